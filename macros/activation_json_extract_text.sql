@@ -1,0 +1,16 @@
+{#- Value of a top-level JSON key as text (strings unquoted, numbers and booleans as
+    their JSON text); null when the key is missing, null or the text is not an object.
+    `key_expr` is a SQL expression, so the key may come from a column. -#}
+{% macro activation_json_extract_text(json_expr, key_expr) -%}
+    {{ return(adapter.dispatch('activation_json_extract_text', 'milestone_activation')(json_expr, key_expr)) }}
+{%- endmacro %}
+
+{% macro default__activation_json_extract_text(json_expr, key_expr) -%}
+    {{ exceptions.raise_compiler_error("milestone_activation: JSON extraction is not implemented for adapter '" ~ adapter.type() ~ "'.") }}
+{%- endmacro %}
+
+{% macro duckdb__activation_json_extract_text(json_expr, key_expr) -%}
+    {#- Guarded so an invalid document yields null instead of an error, whatever order
+        the optimizer evaluates filters in. -#}
+    case when json_valid({{ json_expr }}) then json_extract_string({{ json_expr }}, '$."' || {{ key_expr }} || '"') end
+{%- endmacro %}

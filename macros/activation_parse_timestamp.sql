@@ -1,0 +1,41 @@
+{#- Parse a text (or timestamp) value into a naive UTC timestamp, or null.
+    Accepted: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS[.ffffff]` (space or `T`), with an
+    optional offset `Z`, `+HH`, `+HHMM` or `+HH:MM`. No offset means UTC. Offsets are
+    applied (converted), never truncated. Anything else, including impossible dates,
+    gives null so the row can be quarantined with `invalid_timestamp`. -#}
+{% macro activation_parse_timestamp(expr) -%}
+    {{ return(adapter.dispatch('activation_parse_timestamp', 'milestone_activation')(expr)) }}
+{%- endmacro %}
+
+{% macro default__activation_parse_timestamp(expr) -%}
+    {{ exceptions.raise_compiler_error(
+        "milestone_activation: timestamp parsing is not implemented for adapter '" ~ adapter.type() ~ "'. "
+        ~ "Add a " ~ adapter.type() ~ "__activation_parse_timestamp macro."
+    ) }}
+{%- endmacro %}
+
+{% macro duckdb__activation_parse_timestamp(expr) -%}
+    {#- The offset is applied by hand: DuckDB's cast to TIMESTAMP silently drops it,
+        and a cast to TIMESTAMPTZ depends on the session time zone. -#}
+    {%- set text_value = "trim(cast(" ~ expr ~ " as varchar))" -%}
+    {#- Layout is fixed by the pattern: 19 characters of date and time, then an optional
+        fraction, then an optional offset. -#}
+    {%- set tail = "substr(" ~ text_value ~ ", 20)" -%}
+    {%- set local_text = "replace(left(" ~ text_value ~ ", 19), 'T', ' ') || regexp_extract(" ~ tail ~ ", '^[.][0-9]{1,6}')" -%}
+    {%- set offset_digits = "replace(regexp_extract(" ~ tail ~ ", '[+-][0-9]{2}(:?[0-9]{2})?$'), ':', '')" -%}
+    case
+        when regexp_full_match(
+            {{ text_value }},
+            '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-][0-9]{2}(:?[0-9]{2})?|Z)?)?'
+        )
+            then try_cast({{ local_text }} as timestamp)
+                - to_minutes(
+                    case when {{ offset_digits }} = '' then 0 else
+                        (case when left({{ offset_digits }}, 1) = '-' then -1 else 1 end) * (
+                            cast(substr({{ offset_digits }}, 2, 2) as integer) * 60
+                            + case when length({{ offset_digits }}) = 5 then cast(substr({{ offset_digits }}, 4, 2) as integer) else 0 end
+                        )
+                    end
+                )
+    end
+{%- endmacro %}

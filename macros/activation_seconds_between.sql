@@ -1,0 +1,12 @@
+{#- Exact seconds (with fraction) from `start_expr` to `end_expr`; both timestamps. -#}
+{% macro activation_seconds_between(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('activation_seconds_between', 'milestone_activation')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro default__activation_seconds_between(start_expr, end_expr) -%}
+    extract(epoch from ({{ end_expr }} - {{ start_expr }}))
+{%- endmacro %}
+
+{% macro duckdb__activation_seconds_between(start_expr, end_expr) -%}
+    (epoch_us({{ end_expr }}) - epoch_us({{ start_expr }})) / 1000000.0
+{%- endmacro %}

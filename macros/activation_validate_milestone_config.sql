@@ -1,0 +1,114 @@
+{#- Reads the staged milestone configuration and stops the build with one message
+    listing every problem, each naming the milestone and the fix. Called while the
+    model `int_activation__milestones` compiles, so nothing downstream runs on a bad
+    configuration. Skipped when the staging views do not exist yet (`dbt compile`
+    or `dbt docs generate` before the first build). -#}
+{% macro activation_validate_milestone_config(milestones_relation, requirements_relation) %}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- for relation in [milestones_relation, requirements_relation] -%}
+        {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+            {{ return(none) }}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- set milestone_rows = run_query(
+        "select milestone_id, milestone_level, milestone_weight, timeframe, timeframe_days,"
+        ~ " triggered_by_event, requires_milestone_id from " ~ milestones_relation
+        ~ " order by milestone_id"
+    ).rows -%}
+    {%- set requirement_rows = run_query(
+        "select milestone_id, path_id, event_name, min_count, property_key, property_value from "
+        ~ requirements_relation ~ " order by milestone_id, path_id, event_name"
+    ).rows -%}
+
+    {%- set problems = [] -%}
+    {%- set gates = {} -%}
+    {%- set seen = [] -%}
+    {%- set with_requirements = [] -%}
+    {%- for row in requirement_rows -%}
+        {%- do with_requirements.append(row['milestone_id']) -%}
+    {%- endfor -%}
+
+    {%- for row in milestone_rows -%}
+        {%- set name = "milestone '" ~ row['milestone_id'] ~ "'" -%}
+        {%- if row['milestone_id'] is none -%}
+            {%- do problems.append("a milestone row has no milestone_id. Fix: give every row a unique milestone_id.") -%}
+        {%- elif row['milestone_id'] in seen -%}
+            {%- do problems.append(name ~ ": duplicate milestone_id. Fix: keep one row per milestone_id.") -%}
+        {%- endif -%}
+        {%- do seen.append(row['milestone_id']) -%}
+        {%- if row['milestone_level'] is none -%}
+            {%- do problems.append(name ~ ": level is empty. Fix: set level to the milestone's funnel position (1, 2, ...).") -%}
+        {%- endif -%}
+        {%- if row['milestone_weight'] is none or row['milestone_weight'] < 0 -%}
+            {%- do problems.append(name ~ ": weight " ~ row['milestone_weight'] ~ " is not a number >= 0. Fix: set weight to 0 or more.") -%}
+        {%- endif -%}
+        {%- if row['timeframe'] is not none -%}
+            {%- if not modules.re.fullmatch('[0-9]+ *[dh]', row['timeframe']) or (modules.re.sub('[^0-9]', '', row['timeframe']) | int) < 1 -%}
+                {%- do problems.append(name ~ ": timeframe '" ~ row['timeframe'] ~ "' cannot be read. Fix: use a positive number of days or hours such as '7d', '30d' or '48h'.") -%}
+            {%- endif -%}
+        {%- elif row['timeframe_days'] is none or row['timeframe_days'] < 1 -%}
+            {%- do problems.append(name ~ ": no valid timeframe (timeframe empty, timeframe_days " ~ row['timeframe_days'] ~ "). Fix: set timeframe such as '14d' or timeframe_days >= 1.") -%}
+        {%- endif -%}
+        {%- if row['triggered_by_event'] is none and row['milestone_id'] not in with_requirements -%}
+            {%- do problems.append(name ~ ": no triggered_by_event and no requirement rows. Fix: set triggered_by_event or add rows to the requirements table.") -%}
+        {%- endif -%}
+        {%- if row['requires_milestone_id'] is not none -%}
+            {%- do gates.update({row['milestone_id']: row['requires_milestone_id']}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- for milestone_id, gate_id in gates.items() -%}
+        {%- if gate_id not in seen -%}
+            {%- do problems.append("milestone '" ~ milestone_id ~ "': unknown gate '" ~ gate_id ~ "' in requires_milestone_id. Fix: name an existing milestone_id or leave it empty.") -%}
+        {%- else -%}
+            {%- set walk = namespace(current=gate_id, depth=1, stopped=false) -%}
+            {%- for _ in range(milestone_rows | length + 1) -%}
+                {%- if not walk.stopped -%}
+                    {%- if walk.current == milestone_id -%}
+                        {%- do problems.append("milestone '" ~ milestone_id ~ "': gate cycle (requires_milestone_id leads back to itself). Fix: remove one requires_milestone_id in the loop.") -%}
+                        {%- set walk.stopped = true -%}
+                    {%- elif walk.current not in gates -%}
+                        {%- set walk.stopped = true -%}
+                    {%- else -%}
+                        {%- set walk.current = gates[walk.current] -%}
+                        {%- set walk.depth = walk.depth + 1 -%}
+                    {%- endif -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- if walk.stopped and walk.depth > 10 -%}
+                {%- do problems.append("milestone '" ~ milestone_id ~ "': gate chain is " ~ walk.depth ~ " deep, more than the supported 10. Fix: shorten the chain of requires_milestone_id.") -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- for row in requirement_rows -%}
+        {%- set name = "milestone '" ~ row['milestone_id'] ~ "'" -%}
+        {%- if row['milestone_id'] not in seen -%}
+            {%- do problems.append("requirement for unknown milestone '" ~ row['milestone_id'] ~ "' (event " ~ row['event_name'] ~ "). Fix: add the milestone or delete the requirement row.") -%}
+        {%- endif -%}
+        {%- if row['event_name'] is none -%}
+            {%- do problems.append(name ~ ", path " ~ row['path_id'] ~ ": requirement without event_name. Fix: name the event.") -%}
+        {%- endif -%}
+        {%- if row['min_count'] is none or row['min_count'] < 1 -%}
+            {%- do problems.append(name ~ ", path " ~ row['path_id'] ~ ", event " ~ row['event_name'] ~ ": min_count " ~ row['min_count'] ~ " is below 1. Fix: set min_count to 1 or more.") -%}
+        {%- endif -%}
+        {%- if (row['property_key'] is none) != (row['property_value'] is none) -%}
+            {%- do problems.append(name ~ ", path " ~ row['path_id'] ~ ", event " ~ row['event_name'] ~ ": property_key and property_value must be set together. Fix: fill both or neither.") -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- if problems | length > 0 -%}
+        {%- set unique_problems = [] -%}
+        {%- for problem in problems -%}
+            {%- if problem not in unique_problems -%}{%- do unique_problems.append(problem) -%}{%- endif -%}
+        {%- endfor -%}
+        {{ exceptions.raise_compiler_error(
+            "Invalid milestone configuration (" ~ unique_problems | length ~ " problem(s)) in "
+            ~ milestones_relation ~ " / " ~ requirements_relation ~ ":\n  - "
+            ~ unique_problems | join("\n  - ")
+        ) }}
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,66 @@
+{#- The run's reference time, one row (SPEC preamble): var `activation_as_of` when set,
+    else the latest parseable event time in the data. Never the wall clock, so the same
+    inputs give the same outputs on any day. An events table with rows but no
+    parseable time and no `activation_as_of` stops the build; an empty one gives a
+    null as_of and empty marts downstream. -#}
+{%- set as_of_var = var('activation_as_of', none) -%}
+
+with
+
+{% if as_of_var -%}
+configured as (
+
+    select {{ activation_parse_timestamp("'" ~ as_of_var ~ "'") }} as as_of_at
+
+),
+
+final as (
+
+    select
+        case
+            when as_of_at is null
+                then {{ activation_raise_error(
+                    "activation_as_of = '" ~ as_of_var ~ "' is not a timestamp. Fix: use ISO format such as 2025-10-01 or 2025-10-01T00:00:00Z."
+                ) }}
+            else as_of_at
+        end as as_of_at,
+        'var' as as_of_source
+
+    from configured
+
+)
+{%- else -%}
+events as (
+
+    select * from {{ ref('stg_activation__events') }}
+
+),
+
+summary as (
+
+    select
+        max(event_at) as latest_event_at,
+        count(*) as event_rows
+
+    from events
+
+),
+
+final as (
+
+    select
+        case
+            when event_rows > 0 and latest_event_at is null
+                then {{ activation_raise_error(
+                    "No event has a valid timestamp and activation_as_of is not set. Fix: check the events timestamp column (var activation_event_timestamp_column) or set var activation_as_of."
+                ) }}
+            else latest_event_at
+        end as as_of_at,
+        'latest_event' as as_of_source
+
+    from summary
+
+)
+{%- endif %}
+
+select * from final

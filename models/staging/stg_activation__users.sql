@@ -1,0 +1,83 @@
+{#- One row per raw users row, cleaned, with the reason it cannot be used (or null).
+    Checks run in order: missing_user_id, invalid_created_at, duplicate_user_id. Of
+    several usable rows for one user_id the earliest signup is kept. -#}
+{%- set inviter_column = var('activation_inviter_column', 'inviter_user_id') -%}
+
+with
+
+source as (
+
+    select * from {{ source('activation', 'users') }}
+
+),
+
+cleaned as (
+
+    select
+        {{ activation_clean_text('user_id') }} as user_id,
+        {{ activation_clean_text('account_id') }} as account_id,
+        {{ activation_parse_timestamp('created_at') }} as created_at,
+        cast(created_at as {{ dbt.type_string() }}) as created_at_raw,
+        {{ activation_clean_text('plan_tier') }} as plan_tier,
+        {{ activation_clean_text('install_source') }} as install_source,
+        {% if inviter_column -%}
+        {{ activation_clean_text(inviter_column) }} as inviter_user_id,
+        {%- else -%}
+        cast(null as {{ dbt.type_string() }}) as inviter_user_id,
+        {%- endif %}
+        {% for column_name in var('activation_user_passthrough_columns', []) -%}
+        cast({{ column_name }} as {{ dbt.type_string() }}) as {{ column_name }},
+        {% endfor -%}
+        case
+            when {{ activation_clean_text('user_id') }} is null then 'missing_user_id'
+            when {{ activation_parse_timestamp('created_at') }} is null then 'invalid_created_at'
+        end as row_problem
+
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        case
+            when row_problem is null
+                then row_number() over (
+                    partition by user_id, row_problem
+                    order by
+                        created_at,
+                        coalesce(account_id, ''),
+                        coalesce(plan_tier, ''),
+                        coalesce(install_source, ''),
+                        coalesce(inviter_user_id, '')
+                )
+        end as user_copy_number
+
+    from cleaned
+
+),
+
+final as (
+
+    select
+        user_id,
+        account_id,
+        created_at,
+        created_at_raw,
+        plan_tier,
+        install_source,
+        inviter_user_id,
+        {% for column_name in var('activation_user_passthrough_columns', []) -%}
+        {{ column_name }},
+        {% endfor -%}
+        coalesce(
+            row_problem,
+            case when user_copy_number > 1 then 'duplicate_user_id' end
+        ) as quarantine_reason
+
+    from ranked
+
+)
+
+select * from final
