@@ -17,7 +17,7 @@
 {% macro duckdb__activation_parse_timestamp(expr) -%}
     {#- The offset is applied by hand: DuckDB's cast to TIMESTAMP silently drops it,
         and a cast to TIMESTAMPTZ depends on the session time zone. -#}
-    {%- set text_value = "trim(cast(" ~ expr ~ " as varchar))" -%}
+    {%- set text_value = activation_clean_text(expr) -%}
     {#- Layout is fixed by the pattern: 19 characters of date and time, then an optional
         fraction, then an optional offset. -#}
     {%- set tail = "substr(" ~ text_value ~ ", 20)" -%}
@@ -26,7 +26,7 @@
     case
         when regexp_full_match(
             {{ text_value }},
-            '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-][0-9]{2}(:?[0-9]{2})?|Z)?)?'
+            '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?'
         )
             then try_cast({{ local_text }} as timestamp)
                 - to_minutes(

@@ -46,7 +46,7 @@
             {%- do problems.append(name ~ ": weight " ~ row['milestone_weight'] ~ " is not a number >= 0. Fix: set weight to 0 or more.") -%}
         {%- endif -%}
         {%- if row['timeframe'] is not none -%}
-            {%- if not modules.re.fullmatch('[0-9]+ *[dh]', row['timeframe']) or (modules.re.sub('[^0-9]', '', row['timeframe']) | int) < 1 -%}
+            {%- if not modules.re.fullmatch('[0-9]+[dh]', row['timeframe']) or (modules.re.sub('[^0-9]', '', row['timeframe']) | int) < 1 -%}
                 {%- do problems.append(name ~ ": timeframe '" ~ row['timeframe'] ~ "' cannot be read. Fix: use a positive number of days or hours such as '7d', '30d' or '48h'.") -%}
             {%- endif -%}
         {%- elif row['timeframe_days'] is none or row['timeframe_days'] < 1 -%}
@@ -99,6 +99,17 @@
             {%- do problems.append(name ~ ", path " ~ row['path_id'] ~ ", event " ~ row['event_name'] ~ ": property_key and property_value must be set together. Fix: fill both or neither.") -%}
         {%- endif -%}
     {%- endfor -%}
+
+    {%- set first_value = var('activation_first_value_milestone', none) -%}
+    {%- if first_value and first_value not in seen -%}
+        {%- do problems.append("var activation_first_value_milestone = '" ~ first_value ~ "' is not a milestone. Fix: name an existing milestone_id or unset the var (lowest level is used).") -%}
+    {%- endif -%}
+    {%- if var('activation_status_score_basis', 'pct') not in ['pct', 'score'] -%}
+        {%- do problems.append("var activation_status_score_basis = '" ~ var('activation_status_score_basis') ~ "' is not 'pct' or 'score'.") -%}
+    {%- endif -%}
+    {%- if var('activation_cohort_grain', 'week') not in ['day', 'week', 'month'] -%}
+        {%- do problems.append("var activation_cohort_grain = '" ~ var('activation_cohort_grain') ~ "' is not day, week or month.") -%}
+    {%- endif -%}
 
     {%- if problems | length > 0 -%}
         {%- set unique_problems = [] -%}

@@ -666,7 +666,7 @@ def cohort_date(created_at, grain):
     return day.replace(day=1)
 
 
-def summarise_user(user, rows, config, settings, passthrough):
+def summarise_user(user, rows, settings, passthrough):
     by_id = {row["milestone_id"]: row for row in rows}
     within = [row for row in rows if row["is_within_timeframe"]]
     activation_ids = settings["activation_ids"]
@@ -758,7 +758,7 @@ def compute(users, events, milestones, requirements, vars=None):
             user_milestone_row(user, config[mid], *reaches[mid], as_of) for mid in config
         ]
         user_milestones.extend(rows)
-        user_rows.append(summarise_user(user, rows, config, summary_settings, passthrough))
+        user_rows.append(summarise_user(user, rows, summary_settings, passthrough))
 
     return {
         "as_of": as_of,

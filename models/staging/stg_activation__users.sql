@@ -18,8 +18,8 @@ cleaned as (
         {{ activation_clean_text('account_id') }} as account_id,
         {{ activation_parse_timestamp('created_at') }} as created_at,
         cast(created_at as {{ dbt.type_string() }}) as created_at_raw,
-        {{ activation_clean_text('plan_tier') }} as plan_tier,
-        {{ activation_clean_text('install_source') }} as install_source,
+        cast(plan_tier as {{ dbt.type_string() }}) as plan_tier,
+        cast(install_source as {{ dbt.type_string() }}) as install_source,
         {% if inviter_column -%}
         {{ activation_clean_text(inviter_column) }} as inviter_user_id,
         {%- else -%}
@@ -51,6 +51,9 @@ ranked as (
                         coalesce(plan_tier, ''),
                         coalesce(install_source, ''),
                         coalesce(inviter_user_id, '')
+                        {%- for column_name in var('activation_user_passthrough_columns', []) %},
+                        coalesce({{ column_name }}, '')
+                        {%- endfor %}
                 )
         end as user_copy_number
 

@@ -1,0 +1,294 @@
+"""Build the package on given raw rows and read its marts back.
+
+Each build writes the raw tables into a fresh DuckDB file, runs dbt in-process on
+the `integration_tests` project (which installs the package with `local: ../`) and
+returns the marts as lists of dicts. The raw milestone configuration is read through
+the package's source vars, exactly as a user's own tables would be.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+RAW_COLUMNS = {
+    "users": {
+        "user_id": "varchar",
+        "account_id": "varchar",
+        "created_at": "varchar",
+        "plan_tier": "varchar",
+        "install_source": "varchar",
+        "inviter_user_id": "varchar",
+        "company_size": "varchar",
+    },
+    "events": {
+        "event_id": "varchar",
+        "user_id": "varchar",
+        "event_name": "varchar",
+        "event_timestamp": "varchar",
+        "properties": "varchar",
+    },
+    "milestones": {
+        "milestone_id": "varchar",
+        "definition": "varchar",
+        "level": "integer",
+        "weight": "double",
+        "timeframe": "varchar",
+        "timeframe_days": "integer",
+        "triggered_by_event": "varchar",
+        "is_activation": "boolean",
+        "requires_milestone_id": "varchar",
+    },
+    "milestone_requirements": {
+        "milestone_id": "varchar",
+        "path_id": "integer",
+        "event_name": "varchar",
+        "min_count": "integer",
+        "property_key": "varchar",
+        "property_value": "varchar",
+    },
+}
+
+MART_SCHEMA = "main_activation"
+
+BASE_VARS = {
+    "activation_source_schema": "raw",
+    "activation_milestones_identifier": "milestones",
+    "activation_milestone_requirements_identifier": "milestone_requirements",
+    "activation_user_passthrough_columns": ["company_size"],
+}
+
+
+@dataclass
+class Dataset:
+    users: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    milestones: list = field(default_factory=list)
+    requirements: list = field(default_factory=list)
+
+    def tables(self):
+        return {
+            "users": self.users,
+            "events": self.events,
+            "milestones": self.milestones,
+            "milestone_requirements": self.requirements,
+        }
+
+
+class BuildFailed(Exception):
+    """dbt did not succeed; the message holds what dbt reported."""
+
+
+def user(user_id, created_at, **extra):
+    row = {column: None for column in RAW_COLUMNS["users"]}
+    row.update(user_id=user_id, created_at=created_at, account_id="acct", plan_tier="free",
+               install_source="web_direct")
+    row.update(extra)
+    return row
+
+
+def event(user_id, event_name, event_timestamp, event_id=None, properties=None):
+    return {"event_id": event_id, "user_id": user_id, "event_name": event_name,
+            "event_timestamp": event_timestamp, "properties": properties}
+
+
+def milestone(milestone_id, level, weight=1.0, timeframe="7d", triggered_by_event=None,
+              is_activation=False, requires_milestone_id=None, timeframe_days=None, definition=None):
+    return {"milestone_id": milestone_id, "definition": definition or milestone_id, "level": level,
+            "weight": weight, "timeframe": timeframe, "timeframe_days": timeframe_days,
+            "triggered_by_event": triggered_by_event, "is_activation": is_activation,
+            "requires_milestone_id": requires_milestone_id}
+
+
+def requirement(milestone_id, event_name, min_count=1, path_id=1, property_key=None,
+                property_value=None):
+    return {"milestone_id": milestone_id, "path_id": path_id, "event_name": event_name,
+            "min_count": min_count, "property_key": property_key, "property_value": property_value}
+
+
+def write_raw_tables(database_path, dataset: Dataset, schema="raw"):
+    con = duckdb.connect(str(database_path))
+    try:
+        con.execute(f"create schema if not exists {schema}")
+        for table, rows in dataset.tables().items():
+            columns = RAW_COLUMNS[table]
+            ddl = ", ".join(f"{name} {type_}" for name, type_ in columns.items())
+            con.execute(f"create or replace table {schema}.{table} ({ddl})")
+            if rows:
+                placeholders = ", ".join("?" for _ in columns)
+                con.executemany(
+                    f"insert into {schema}.{table} values ({placeholders})",
+                    [[row.get(name) for name in columns] for row in rows],
+                )
+    finally:
+        con.close()
+
+
+class DbtBuilder:
+    """Runs dbt in-process against a DuckDB file; one instance per test session."""
+
+    def __init__(self, workdir: Path):
+        from dbt.cli.main import dbtRunner
+
+        self.workdir = Path(workdir)
+        self.database_path = self.workdir / "activation.duckdb"
+        self.runner = dbtRunner()
+        self._deps_done = False
+
+    def _invoke(self, args):
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        os.environ["ACTIVATION_DUCKDB_PATH"] = str(self.database_path)
+        common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        try:
+            result = self.runner.invoke(args[:1] + common + args[1:])
+        finally:
+            # Release the file so the test can open it with its own connection.
+            env = DuckDBConnectionManager._ENV
+            if env is not None:
+                env.close()
+                DuckDBConnectionManager._ENV = None
+        return result
+
+    def deps(self):
+        if not self._deps_done:
+            result = self._invoke(["deps", "--quiet"])
+            if not result.success:
+                raise BuildFailed(f"dbt deps failed: {result.exception}")
+            self._deps_done = True
+
+    def build(self, dataset: Dataset, vars=None, command="run", select=None):
+        """Load `dataset` as raw tables, run dbt, return the marts (or raise BuildFailed)."""
+        self.deps()
+        if self.database_path.exists():
+            self.database_path.unlink()
+        write_raw_tables(self.database_path, dataset)
+        all_vars = dict(BASE_VARS)
+        all_vars.update(vars or {})
+        args = [command, "--vars", json.dumps(all_vars), "--quiet"]
+        if select:
+            args += ["--select", select]
+        self.run_dbt(args)
+        return self.read_marts()
+
+    def run_dbt(self, args):
+        """Run one dbt command; raise BuildFailed with dbt's error and warning lines."""
+        from dbt.cli.main import dbtRunner
+
+        messages = []
+
+        def collect(event):
+            if event.info.level in ("error", "warn"):
+                messages.append(event.info.msg)
+
+        self.runner = dbtRunner(callbacks=[collect])
+        result = self._invoke(args)
+        if not result.success:
+            raise BuildFailed("\n".join(str(m) for m in messages) or str(result.exception))
+        return result
+
+    def query(self, sql):
+        con = duckdb.connect(str(self.database_path), read_only=True)
+        try:
+            cursor = con.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        finally:
+            con.close()
+
+    def read_marts(self):
+        return {
+            "user_milestones": self.query(
+                f"select * from {MART_SCHEMA}.activation_user_milestones order by user_id, milestone_id"),
+            "users": self.query(f"select * from {MART_SCHEMA}.activation_users order by user_id"),
+            "quarantined_users": self.query(
+                f"select * from {MART_SCHEMA}.activation_quarantined_users"),
+            "quarantined_events": self.query(
+                f"select * from {MART_SCHEMA}.activation_quarantined_events"),
+            "data_quality": self.query(f"select * from {MART_SCHEMA}.activation_data_quality"),
+        }
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _same(actual, expected, rel=1e-9, abs_=1e-6):
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return bool(actual) == bool(expected)
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return math.isclose(float(actual), float(expected), rel_tol=rel, abs_tol=abs_)
+    if isinstance(expected, dt.datetime) and isinstance(actual, dt.datetime):
+        return actual.replace(tzinfo=None) == expected.replace(tzinfo=None)
+    if isinstance(expected, dt.date) and isinstance(actual, dt.date):
+        return actual == expected
+    try:
+        from decimal import Decimal
+        if isinstance(actual, Decimal) or isinstance(expected, Decimal):
+            return math.isclose(float(actual), float(expected), rel_tol=rel, abs_tol=abs_)
+    except TypeError:
+        pass
+    return actual == expected
+
+
+def assert_rows_match(actual_rows, expected_rows, key, columns=None, label="rows"):
+    """Every expected row has an actual row with the same key and equal values in `columns`."""
+    def key_of(row):
+        return tuple(row[k] for k in key)
+
+    actual = {key_of(r): r for r in actual_rows}
+    expected = {key_of(r): r for r in expected_rows}
+    assert len(actual) == len(actual_rows), f"{label}: duplicate keys in the mart"
+    missing = sorted(set(expected) - set(actual), key=str)
+    extra = sorted(set(actual) - set(expected), key=str)
+    assert not missing and not extra, f"{label}: missing keys {missing[:5]}, unexpected keys {extra[:5]}"
+    problems = []
+    for k, exp in expected.items():
+        act = actual[k]
+        for column in columns or exp.keys():
+            if not _same(act.get(column), exp.get(column)):
+                problems.append(f"{label} {k}: {column} = {act.get(column)!r}, reference {exp.get(column)!r}")
+    assert not problems, "\n".join(problems[:20])
+
+
+def assert_marts_match_reference(marts, ref):
+    """Compare every column of both per-user marts and the quarantine/reconciliation outputs."""
+    assert_rows_match(marts["user_milestones"], ref["user_milestones"], key=("user_id", "milestone_id"),
+                      label="activation_user_milestones")
+    assert_rows_match(marts["users"], ref["users"], key=("user_id",), label="activation_users")
+
+    def reasons(rows):
+        counts = {}
+        for r in rows:
+            counts[r["reason"] if "reason" in r else r["quarantine_reason"]] = counts.get(
+                r["reason"] if "reason" in r else r["quarantine_reason"], 0) + 1
+        return counts
+
+    assert reasons(marts["quarantined_users"]) == reasons(ref["users_quarantine"])
+    assert reasons(marts["quarantined_events"]) == reasons(ref["events_quarantine"])
+    quality = {(r["table_name"], r["outcome"]): 0 for r in marts["data_quality"]}
+    for r in marts["data_quality"]:
+        quality[(r["table_name"], r["outcome"])] += r["row_count"]
+    assert quality.get(("events", "staged"), 0) == ref["staged_events_count"]
+    assert quality.get(("events", "duplicate_removed"), 0) == ref["duplicate_events_removed"]
+    assert quality.get(("users", "staged"), 0) == ref["staged_users_count"]
+
+
+def make_workdir():
+    path = Path(tempfile.mkdtemp(prefix="activation-tests-"))
+    return path
+
+
+def remove_workdir(path):
+    shutil.rmtree(path, ignore_errors=True)
