@@ -629,8 +629,9 @@ def generate_chunk(cfg: Config, signups: SignupModel, pool: InvitePool, chunk: i
     pool.add(it[sent], gidx[iu[sent]], account[iu[sent]], size[iu[sent]])
     chosen = pool.choose(created, size, rng)
     has_inviter = invited & (chosen >= 0)
-    inviter_gidx = np.where(has_inviter, pool.user[np.maximum(chosen, 0)], -1)
-    account = np.where(has_inviter, pool.account[np.maximum(chosen, 0)], account)
+    inviter_gidx = np.full(n, -1, dtype=np.int64)
+    inviter_gidx[has_inviter] = pool.user[chosen[has_inviter]]
+    account[has_inviter] = pool.account[chosen[has_inviter]]
     src = np.where(invited & ~has_inviter & (src == 4), 0, src)  # no inviter found: a direct signup
     pool.trim(int(created.max()) - InvitePool.WINDOW)
 
@@ -862,18 +863,26 @@ def inject_event_rows(cfg, events, eu, et, layout, bad_user_ids, chunk, rng):
 # ----------------------------------------------------------------- writers
 
 
-def _csv_field(value) -> str:
-    if value is None:
-        return ""
-    if value == "" or value != value.strip() or any(ch in value for ch in ',"\n\r'):
+def _csv_field(value: str) -> str:
+    if (value == "" or '"' in value or "," in value or "\n" in value or "\r" in value
+            or value[0].isspace() or value[-1].isspace()):
         return '"' + value.replace('"', '""') + '"'
     return value
 
 
+def csv_column(values) -> list:
+    """CSV fields of one column: null -> empty field; quoted when empty, padded with
+    whitespace or containing a comma, quote or line break (RFC 4180 quote doubling).
+    Each distinct value is escaped once."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    escaped = np.array([_csv_field(v) for v in uniques.tolist()] + [""], dtype=object)
+    return escaped[codes].tolist()  # code -1 (null) takes the trailing ""
+
+
 def csv_lines(df: pd.DataFrame) -> str:
-    columns = [list(map(_csv_field, df[c].tolist())) for c in df.columns]
     if not len(df):
         return ""
+    columns = [csv_column(df[c].to_numpy(dtype=object)) for c in df.columns]
     return "\n".join(map(",".join, zip(*columns))) + "\n"
 
 
@@ -936,19 +945,28 @@ def generate(cfg: Config, sinks, quiet: bool = False) -> dict:
     return totals
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="generate_data.py",
         description="Generate deterministic demo data (raw `users` and `events`, all VARCHAR) for the "
                     "milestone_activation dbt package. Same flags give byte-identical output.",
-        epilog="At least one of --duckdb / --csv-dir is required unless --print-vars is given. "
-               "Example: python scripts/generate_data.py --duckdb demo.duckdb && "
-               "dbt build --vars \"$(python scripts/generate_data.py --print-vars)\"",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="At least one of --duckdb / --csv-dir is required unless --print-vars is given.\n"
+               "Regular events end before activation_as_of = start + days; quarantine rows of every\n"
+               "contract reason (and duplicates) are mixed in at small rates.\n\n"
+               "examples:\n"
+               "  python scripts/generate_data.py --duckdb demo.duckdb\n"
+               "  python scripts/generate_data.py --users 2000000 --csv-dir /data/demo --quiet\n"
+               "  dbt build --vars \"$(python scripts/generate_data.py --print-vars)\"",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--users", type=int, default=5000, help="number of (valid) users to generate")
     parser.add_argument("--events-per-user", type=float, default=55,
-                        help="average regular events per user (heavy-tailed; quarantine and duplicate rows come on top)")
+                        help="average regular events per user (heavy-tailed; the funnel events put a floor of about 10; "
+                             "quarantine and duplicate rows come on top)")
     parser.add_argument("--days", type=int, default=120, help="length of the period; signups spread over it")
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2025, 6, 2),
                         help="first day of the period (YYYY-MM-DD); activation_as_of = start + days at 00:00:00")

@@ -150,6 +150,9 @@ class DbtBuilder:
 
         os.environ["ACTIVATION_DUCKDB_PATH"] = str(self.database_path)
         common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        if args[0] != "deps":
+            # Each test session keeps dbt's artefacts in its own folder.
+            common += ["--target-path", str(self.workdir / "target"), "--log-path", str(self.workdir / "logs")]
         try:
             result = self.runner.invoke(args[:1] + common + args[1:])
         finally:

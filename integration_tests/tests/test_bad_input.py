@@ -2,7 +2,6 @@
 bad data never stops it silently."""
 
 import pytest
-
 from harness import BuildFailed, Dataset, event, milestone, requirement, user
 from reference.activation_reference import ConfigError, compute
 

@@ -8,7 +8,6 @@ written here by hand.
 import datetime as dt
 
 import pytest
-
 from harness import Dataset, assert_marts_match_reference, event, milestone, requirement, user
 from reference.activation_reference import compute
 

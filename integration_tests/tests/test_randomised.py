@@ -7,12 +7,10 @@ kind), builds the package on them with dbt and compares with the reference.
 """
 
 import datetime as dt
-import json
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from harness import Dataset, assert_marts_match_reference, milestone, requirement
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reference.activation_reference import compute
 
 EVENT_NAMES = ["a", "b", "c", "d"]
@@ -101,7 +99,8 @@ def datasets(draw):
         moment = signups[user_id] + dt.timedelta(seconds=draw(offsets))
         name = draw(st.sampled_from(EVENT_NAMES + ["noise"]))
         properties = draw(st.sampled_from(
-            [None, '{"k": "x"}', '{"k": 1}', '{"k": true}', '{"k": "y"}', '{"j": "x"}', '{"k": null}']))
+            [None, '{"k": "x"}', '{"k": 1}', '{"k": true}', '{"k": "y"}', '{"j": "x"}', '{"k": null}',
+             '{"k": "x,}"}', '{"k": "NaN"}', '["k"]', '"x"']))
         events.append({"event_id": draw(st.sampled_from([f"e{index}", None])), "user_id": user_id,
                        "event_name": draw(st.sampled_from(NAME_SPELLINGS.get(name, [name]))),
                        "event_timestamp": fmt(moment, draw(st.sampled_from(["plain", "iso_z", "offset"]))),
@@ -123,7 +122,8 @@ def datasets(draw):
         elif kind == "future":
             row["event_timestamp"] = "2030-01-01 00:00:00"
         elif kind == "bad_json":
-            row["properties"] = draw(st.sampled_from(["{bad", "", "{'k': 'x'}"]))
+            row["properties"] = draw(st.sampled_from(
+                ["{bad", "", "{'k': 'x'}", '{"k": "x",}', '{"k": NaN}', '[1, 2,]']))
         else:
             row["user_id"] = "stranger"
         events.append(row)

@@ -20,7 +20,8 @@ final as (
         properties
 
     from classified
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
         and copy_number = 1
 
 )

@@ -44,7 +44,11 @@ chain_{{ depth }} as (
 final as (
 
     {% for depth in range(0, max_gate_depth + 1) -%}
-    select milestone_id, chain_milestone_id, gate_depth from chain_{{ depth }}
+    select
+        milestone_id,
+        chain_milestone_id,
+        gate_depth
+    from chain_{{ depth }}
     {% if not loop.last %}union all
     {% endif -%}
     {%- endfor %}

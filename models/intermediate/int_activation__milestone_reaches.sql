@@ -44,9 +44,14 @@ path_reaches as (
 
     from requirement_reaches
     inner join path_sizes
-        on requirement_reaches.milestone_id = path_sizes.milestone_id
-        and requirement_reaches.path_id = path_sizes.path_id
-    group by 1, 2, 3, path_sizes.path_requirement_count
+        on
+            requirement_reaches.milestone_id = path_sizes.milestone_id
+            and requirement_reaches.path_id = path_sizes.path_id
+    group by
+        requirement_reaches.user_id,
+        requirement_reaches.milestone_id,
+        requirement_reaches.path_id,
+        path_sizes.path_requirement_count
     having count(*) = path_sizes.path_requirement_count
 
 ),
@@ -84,7 +89,7 @@ chain_sizes as (
         count(*) as chain_length
 
     from gate_chains
-    group by 1
+    group by milestone_id
 
 ),
 
@@ -100,7 +105,7 @@ gated_reaches as (
     from gate_chains
     inner join own_reaches
         on gate_chains.chain_milestone_id = own_reaches.milestone_id
-    group by 1, 2
+    group by gate_chains.milestone_id, own_reaches.user_id
 
 ),
 

@@ -59,11 +59,25 @@ unioned as (
 
 ),
 
+keyed as (
+
+    select
+        *,
+        milestone_id
+        || '|' || cast(path_id as {{ dbt.type_string() }})
+        || '|' || event_name
+        || '|' || cast(min_count as {{ dbt.type_string() }})
+        || '|' || coalesce(property_key, '')
+        || '|' || coalesce(property_value, '') as requirement_key
+
+    from unioned
+
+),
+
 final as (
 
     select
-        {{ dbt.hash("milestone_id || '|' || cast(path_id as " ~ dbt.type_string() ~ ") || '|' || event_name || '|' || cast(min_count as " ~ dbt.type_string() ~ ") || '|' || coalesce(property_key, '') || '|' || coalesce(property_value, '')") }}
-            as requirement_id,
+        {{ dbt.hash('requirement_key') }} as requirement_id,
         milestone_id,
         path_id,
         event_name,
@@ -75,7 +89,7 @@ final as (
         ) as requirement_signature_id,
         count(*) over (partition by milestone_id, path_id) as path_requirement_count
 
-    from unioned
+    from keyed
 
 )
 

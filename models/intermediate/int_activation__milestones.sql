@@ -1,10 +1,10 @@
 {#- Validated milestone configuration, one row per milestone, with the timeframe in
     seconds. Compiling this model checks the whole configuration and fails the build
     with a message naming each bad milestone and the fix. -#}
-{{ activation_validate_milestone_config(
+{%- do activation_validate_milestone_config(
     ref('stg_activation__milestones'),
     ref('stg_activation__milestone_requirements')
-) }}
+) -%}
 
 with
 

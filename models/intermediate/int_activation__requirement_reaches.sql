@@ -51,7 +51,8 @@ needed_events as (
     from events
     inner join users
         on events.user_id = users.user_id
-    where events.event_name in (select signatures.event_name from signatures)
+    where
+        events.event_name in (select signatures.event_name from signatures)
         and events.event_at >= users.created_at
 
 ),
@@ -70,12 +71,13 @@ qualifying_events as (
 
     from needed_events
     inner join signatures
-        on needed_events.event_name = signatures.event_name
-        and (
-            signatures.property_key is null
-            or {{ activation_json_extract_text('needed_events.properties', 'signatures.property_key') }}
+        on
+            needed_events.event_name = signatures.event_name
+            and (
+                signatures.property_key is null
+                or {{ activation_json_extract_text('needed_events.properties', 'signatures.property_key') }}
                 = signatures.property_value
-        )
+            )
 
 ),
 
@@ -90,8 +92,9 @@ final as (
 
     from qualifying_events
     inner join requirements
-        on qualifying_events.requirement_signature_id = requirements.requirement_signature_id
-        and qualifying_events.occurrence_number = requirements.min_count
+        on
+            qualifying_events.requirement_signature_id = requirements.requirement_signature_id
+            and qualifying_events.occurrence_number = requirements.min_count
     where qualifying_events.occurrence_number <= qualifying_events.max_min_count
 
 )

@@ -47,8 +47,9 @@ grid as (
     cross join milestones
     cross join as_of
     left join reaches
-        on users.user_id = reaches.user_id
-        and milestones.milestone_id = reaches.milestone_id
+        on
+            users.user_id = reaches.user_id
+            and milestones.milestone_id = reaches.milestone_id
 
 ),
 

@@ -31,39 +31,46 @@ as_of as (
 
 ),
 
-{#- Activation milestones: the flagged ones, or the highest level when none is. -#}
+milestone_summary as (
+
+    select
+        min(milestone_level) as lowest_level,
+        max(milestone_level) as highest_level,
+        sum(case when is_activation_milestone then 1 else 0 end) as flagged_count,
+        sum(milestone_weight) as total_weight
+
+    from milestones
+
+),
+
 activation_milestones as (
 
-    select milestone_id
+    {#- The flagged milestones, or the highest level when none is flagged. #}
+    select milestones.milestone_id
+
     from milestones
-    where is_activation_milestone
+    cross join milestone_summary
+    where
+        milestones.is_activation_milestone
         or (
-            not exists (select 1 from milestones as flagged where flagged.is_activation_milestone)
-            and milestone_level = (select max(milestone_level) from milestones)
+            milestone_summary.flagged_count = 0
+            and milestones.milestone_level = milestone_summary.highest_level
         )
 
 ),
 
 first_value_milestone as (
 
-    select milestone_id
+    {#- The configured milestone, else the lowest level (first id on ties). #}
+    select min(milestones.milestone_id) as milestone_id
+
     from milestones
-    {% if first_value_milestone -%}
-    where milestone_id = '{{ first_value_milestone }}'
-    {%- else -%}
-    where milestone_id = (
-        select min(lowest.milestone_id)
-        from milestones as lowest
-        where lowest.milestone_level = (select min(milestone_level) from milestones)
-    )
+    cross join milestone_summary
+    {%- if first_value_milestone %}
+    where milestones.milestone_id = '{{ first_value_milestone }}'
+    {%- else %}
+    where milestones.milestone_level = milestone_summary.lowest_level
     {%- endif %}
-
-),
-
-weight_totals as (
-
-    select sum(milestone_weight) as total_weight
-    from milestones
 
 ),
 
@@ -79,7 +86,12 @@ progress as (
             as activation_score,
         count(activation_milestones.milestone_id) as activation_milestone_count,
         sum(
-            case when activation_milestones.milestone_id is not null and user_milestones.is_within_timeframe then 1 else 0 end
+            case
+                when
+                    activation_milestones.milestone_id is not null and user_milestones.is_within_timeframe
+                    then 1
+                else 0
+            end
         ) as activation_milestones_reached,
         max(case when activation_milestones.milestone_id is not null then user_milestones.reached_at end)
             as latest_activation_reached_at,
@@ -114,13 +126,13 @@ scored as (
         progress.first_value_at,
         coalesce(progress.activation_score, 0) as activation_score,
         case
-            when weight_totals.total_weight > 0
-                then 100.0 * coalesce(progress.activation_score, 0) / weight_totals.total_weight
+            when milestone_summary.total_weight > 0
+                then 100.0 * coalesce(progress.activation_score, 0) / milestone_summary.total_weight
         end as activation_score_pct,
         as_of.as_of_at as as_of
 
     from users
-    cross join weight_totals
+    cross join milestone_summary
     cross join as_of
     left join progress
         on users.user_id = progress.user_id

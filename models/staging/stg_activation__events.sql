@@ -26,7 +26,8 @@ final as (
             when {{ activation_normalize_name('event_name') }} is null then 'missing_event_name'
             when {{ activation_parse_timestamp(timestamp_column) }} is null then 'invalid_timestamp'
         end as row_problem,
-        properties is null or coalesce({{ activation_json_is_valid('cast(properties as ' ~ dbt.type_string() ~ ')') }}, false)
+        properties is null
+        or coalesce({{ activation_json_is_valid('cast(properties as ' ~ dbt.type_string() ~ ')') }}, false)
             as is_properties_valid
 
     from source

@@ -51,7 +51,7 @@ ranked as (
                         coalesce(plan_tier, ''),
                         coalesce(install_source, ''),
                         coalesce(inviter_user_id, '')
-                        {%- for column_name in var('activation_user_passthrough_columns', []) %},
+                    {%- for column_name in var('activation_user_passthrough_columns', []) %},
                         coalesce({{ column_name }}, '')
                         {%- endfor %}
                 )

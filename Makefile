@@ -1,0 +1,50 @@
+# Single entry point. `make demo` builds everything on the demo data; `make test` runs
+# the whole test suite. Both create the Python environment first if it is missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+DBT := $(BIN)/dbt
+STAMP := $(VENV)/.installed
+PROFILES_DIR := .dbt
+DEMO_DB ?= demo/activation.duckdb
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help env demo test test-fast lint docs clean
+
+help:
+	@echo "make demo   - create the environment, generate demo data, build all models into $(DEMO_DB)"
+	@echo "make test   - create the environment, lint SQL, run the whole test suite"
+	@echo "make lint   - sqlfluff lint of all models, ruff for the Python"
+	@echo "make docs   - dbt docs generate for the demo build"
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+$(PROFILES_DIR)/profiles.yml: profiles.example.yml
+	mkdir -p $(PROFILES_DIR)
+	cp profiles.example.yml $(PROFILES_DIR)/profiles.yml
+
+demo: env $(PROFILES_DIR)/profiles.yml
+	$(PY) scripts/build_demo.py --duckdb $(DEMO_DB) --profiles-dir $(PROFILES_DIR)
+
+lint: env $(PROFILES_DIR)/profiles.yml
+	ACTIVATION_DUCKDB_PATH=$(PROFILES_DIR)/lint.duckdb $(BIN)/sqlfluff lint models analyses --processes 2
+	$(BIN)/ruff check scripts integration_tests
+
+test: lint
+	cd integration_tests && ../$(PY) -m pytest -p no:cacheprovider
+
+docs: env $(PROFILES_DIR)/profiles.yml
+	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) docs generate --profiles-dir $(PROFILES_DIR)
+
+clean:
+	rm -rf target dbt_packages logs integration_tests/target integration_tests/dbt_packages \
+		integration_tests/logs $(PROFILES_DIR) demo
