@@ -7,6 +7,7 @@ kind), builds the package on them with dbt and compares with the reference.
 """
 
 import datetime as dt
+import os
 
 from harness import Dataset, assert_marts_match_reference, milestone, requirement
 from hypothesis import HealthCheck, given, settings
@@ -139,7 +140,7 @@ def datasets(draw):
     return Dataset(users=users, events=events, milestones=milestones, requirements=requirements), vars
 
 
-@settings(max_examples=100, deadline=None, database=None,
+@settings(max_examples=int(os.environ.get("ACTIVATION_HYPOTHESIS_EXAMPLES", "100")), deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(case=datasets())
