@@ -14,16 +14,6 @@ milestones as (
 
 ),
 
-timeframes as (
-
-    select
-        *,
-        replace(timeframe, ' ', '') as timeframe_compact
-
-    from milestones
-
-),
-
 final as (
 
     select
@@ -36,13 +26,13 @@ final as (
         triggered_by_event,
         coalesce(timeframe, cast(timeframe_days as {{ dbt.type_string() }}) || 'd') as timeframe,
         case
-            when timeframe_compact is null then timeframe_days * 86400
-            when right(timeframe_compact, 1) = 'h'
-                then cast(left(timeframe_compact, length(timeframe_compact) - 1) as {{ dbt.type_int() }}) * 3600
-            else cast(left(timeframe_compact, length(timeframe_compact) - 1) as {{ dbt.type_int() }}) * 86400
+            when timeframe is null then timeframe_days * 86400
+            when right(timeframe, 1) = 'h'
+                then cast(left(timeframe, length(timeframe) - 1) as {{ dbt.type_int() }}) * 3600
+            else cast(left(timeframe, length(timeframe) - 1) as {{ dbt.type_int() }}) * 86400
         end as timeframe_seconds
 
-    from timeframes
+    from milestones
 
 )
 

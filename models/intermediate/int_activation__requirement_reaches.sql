@@ -81,21 +81,29 @@ qualifying_events as (
 
 ),
 
+counted_occurrences as (
+
+    {#- Only occurrences some requirement asks for are joined on. #}
+    select *
+    from qualifying_events
+    where occurrence_number <= max_min_count
+
+),
+
 final as (
 
     select
-        qualifying_events.user_id,
+        counted_occurrences.user_id,
         requirements.requirement_id,
         requirements.milestone_id,
         requirements.path_id,
-        qualifying_events.event_at as reached_at
+        counted_occurrences.event_at as reached_at
 
-    from qualifying_events
+    from counted_occurrences
     inner join requirements
         on
-            qualifying_events.requirement_signature_id = requirements.requirement_signature_id
-            and qualifying_events.occurrence_number = requirements.min_count
-    where qualifying_events.occurrence_number <= qualifying_events.max_min_count
+            counted_occurrences.requirement_signature_id = requirements.requirement_signature_id
+            and counted_occurrences.occurrence_number = requirements.min_count
 
 )
 

@@ -78,8 +78,12 @@ progress as (
 
     select
         user_milestones.user_id,
-        sum(case when user_milestones.is_within_timeframe then 1 else 0 end) as milestones_reached,
-        sum(case when user_milestones.is_late then 1 else 0 end) as milestones_reached_late,
+        cast(
+            sum(case when user_milestones.is_within_timeframe then 1 else 0 end) as {{ dbt.type_int() }}
+        ) as milestones_reached,
+        cast(
+            sum(case when user_milestones.is_late then 1 else 0 end) as {{ dbt.type_int() }}
+        ) as milestones_reached_late,
         max(case when user_milestones.is_within_timeframe then user_milestones.milestone_level end)
             as highest_level_reached,
         sum(case when user_milestones.is_within_timeframe then user_milestones.milestone_weight else 0 end)

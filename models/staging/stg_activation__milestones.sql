@@ -20,7 +20,7 @@ final as (
         {{ activation_clean_text('milestone_id') }} as milestone_id,
         {{ activation_clean_text('definition') }} as milestone_definition,
         cast(level as {{ dbt.type_int() }}) as milestone_level,
-        cast(weight as {{ dbt.type_float() }}) as milestone_weight,
+        cast(weight as {{ activation_type_double() }}) as milestone_weight,
         lower({{ activation_clean_text('timeframe') }}) as timeframe,
         cast(timeframe_days as {{ dbt.type_int() }}) as timeframe_days,
         {{ activation_normalize_name('triggered_by_event') }} as triggered_by_event,
