@@ -144,6 +144,7 @@ class DbtBuilder:
         self.database_path = self.workdir / "activation.duckdb"
         self.runner = dbtRunner()
         self._deps_done = False
+        self._seeded = False
 
     def _invoke(self, args):
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -173,11 +174,14 @@ class DbtBuilder:
     def build(self, dataset: Dataset, vars=None, command="run", select=None):
         """Load `dataset` as raw tables, run dbt, return the marts (or raise BuildFailed)."""
         self.deps()
-        if self.database_path.exists():
-            self.database_path.unlink()
         write_raw_tables(self.database_path, dataset)
         all_vars = dict(BASE_VARS)
         all_vars.update(vars or {})
+        if not self._seeded:
+            # The package seeds (KPI targets, default milestones) load once per session;
+            # every model is rebuilt by each run, so nothing else survives between builds.
+            self.run_dbt(["seed", "--vars", json.dumps(all_vars), "--quiet"])
+            self._seeded = True
         args = [command, "--vars", json.dumps(all_vars), "--quiet"]
         if select:
             args += ["--select", select]
@@ -220,6 +224,9 @@ class DbtBuilder:
                 f"select * from {MART_SCHEMA}.activation_quarantined_events"),
             "data_quality": self.query(f"select * from {MART_SCHEMA}.activation_data_quality"),
         }
+
+    def read_bi_marts(self):
+        return {name: self.query(f"select * from {MART_SCHEMA}.activation_{name}") for name in BI_MART_KEYS}
 
 
 # --------------------------------------------------------------------------- comparison
@@ -286,6 +293,36 @@ def assert_marts_match_reference(marts, ref):
     assert quality.get(("events", "staged"), 0) == ref["staged_events_count"]
     assert quality.get(("events", "duplicate_removed"), 0) == ref["duplicate_events_removed"]
     assert quality.get(("users", "staged"), 0) == ref["staged_users_count"]
+
+
+BI_MART_KEYS = {
+    "cohort_completion": ("cohort_date", "milestone_id", "window_name"),
+    "funnel": ("cohort_date", "breakdown_dimension", "breakdown_value", "step_number"),
+    "milestone_velocity": ("cohort_date", "to_step_number"),
+    "retention": ("activation_cohort_date", "window_days"),
+    "viral_coefficient": ("cohort_date",),
+    "conversion_by_milestone": ("highest_level_reached",),
+    "nudges": ("user_id",),
+    "pql_score_history": ("user_id", "valid_from"),
+    "pql_scores_daily": ("user_id", "score_date"),
+    "pql_handoffs": ("user_id", "crossed_on"),
+    "kpis": ("period_start", "kpi_name"),
+}
+
+# Columns the reference cannot reproduce byte for byte: the SQL hash of a stable key.
+BI_SKIPPED_COLUMNS = {"pql_handoffs": {"handoff_id"}, "kpis": {"kpi_label"}}
+
+
+def assert_bi_marts_match_reference(marts, ref):
+    """Compare every BI mart with the reference, on every column the reference gives."""
+    for name, key in BI_MART_KEYS.items():
+        expected = ref[name]
+        columns = None
+        if expected:
+            columns = [c for c in expected[0] if c not in BI_SKIPPED_COLUMNS.get(name, set())]
+        assert_rows_match(marts[name], expected, key=key, columns=columns, label=f"activation_{name}")
+    handoff_ids = [r["handoff_id"] for r in marts["pql_handoffs"]]
+    assert len(handoff_ids) == len(set(handoff_ids)), "activation_pql_handoffs: handoff_id not unique"
 
 
 def make_workdir():

@@ -37,8 +37,6 @@ def read_seed(name):
 def generated_build(dbt_builder):
     dbt_builder.deps()
     path = dbt_builder.database_path
-    if path.exists():
-        path.unlink()
     subprocess.run([sys.executable, str(GENERATOR), *SIZE, "--duckdb", str(path), "--quiet"], check=True)
     generator_vars = json.loads(subprocess.run(
         [sys.executable, str(GENERATOR), *SIZE, "--print-vars"], check=True, capture_output=True,

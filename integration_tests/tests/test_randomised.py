@@ -1,4 +1,4 @@
-"""Randomised data sets: the marts must equal the Python reference on every column.
+"""Randomised data sets: every mart must equal the Python references on every column.
 
 Hypothesis draws a milestone configuration (single events, counts, several paths,
 gates, property filters, 48h to 30d timeframes) and messy raw users and events
@@ -9,10 +9,11 @@ kind), builds the package on them with dbt and compares with the reference.
 import datetime as dt
 import os
 
-from harness import Dataset, assert_marts_match_reference, milestone, requirement
+from harness import Dataset, assert_bi_marts_match_reference, assert_marts_match_reference, milestone, requirement
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference.activation_reference import compute
+from reference.bi_reference import compute_bi
 
 EVENT_NAMES = ["a", "b", "c", "d"]
 NAME_SPELLINGS = {"a": ["a", "A", " a "], "b": ["b", "B!"], "c": ["c"], "d": ["d", "D"]}
@@ -75,7 +76,7 @@ def datasets(draw):
                       "created_at": fmt(created, draw(st.sampled_from(["plain", "iso_z", "offset"]))),
                       "plan_tier": draw(st.sampled_from(["free", "pro", None])),
                       "install_source": draw(st.sampled_from(["web", "ads"])),
-                      "inviter_user_id": draw(st.sampled_from([None, "u0"])),
+                      "inviter_user_id": draw(st.sampled_from([None, "u0", f"u{max(index - 1, 0)}"])),
                       "company_size": draw(st.sampled_from(["1-10", "11-50", None]))})
     bad_users = draw(st.lists(st.sampled_from(["missing", "invalid", "duplicate"]), max_size=2))
     for kind in bad_users:
@@ -101,7 +102,7 @@ def datasets(draw):
         name = draw(st.sampled_from(EVENT_NAMES + ["noise"]))
         properties = draw(st.sampled_from(
             [None, '{"k": "x"}', '{"k": 1}', '{"k": true}', '{"k": "y"}', '{"j": "x"}', '{"k": null}',
-             '{"k": "x,}"}', '{"k": "NaN"}', '["k"]', '"x"']))
+             '{"k": "x,}"}', '{"k": "NaN"}', '["k"]', '"x"', '{"k": 3}', '{"k": "2"}', '{"k": 2.5}']))
         events.append({"event_id": draw(st.sampled_from([f"e{index}", None])), "user_id": user_id,
                        "event_name": draw(st.sampled_from(NAME_SPELLINGS.get(name, [name]))),
                        "event_timestamp": fmt(moment, draw(st.sampled_from(["plain", "iso_z", "offset"]))),
@@ -137,6 +138,20 @@ def datasets(draw):
     if basis == "score":
         vars["activation_status_bands"] = [{"status": "low", "min_score": 0, "action": "wait"},
                                            {"status": "high", "min_score": 5, "action": "call"}]
+    vars.update({
+        "activation_invite_event": draw(st.sampled_from(["b", "invite_sent"])),
+        "activation_invite_count_property": draw(st.sampled_from([None, "k"])),
+        "activation_activity_events": draw(st.sampled_from([[], ["a"], ["c", "noise"]])),
+        "activation_conversion_event": draw(st.sampled_from([None, "c"])),
+        "activation_kpi_period": draw(st.sampled_from(["day", "week", "month"])),
+        "activation_pql_recency_days": draw(st.integers(0, 7)),
+        "activation_pql_decay": draw(st.sampled_from([0.5, 0, 0.25])),
+        "activation_pql_daily_days": draw(st.integers(1, 20)),
+    })
+    if draw(st.booleans()):
+        vars["activation_pql_bands"] = [{"band": "cold", "min_score": 0, "action": "wait"},
+                                        {"band": "warm", "min_score": 1, "action": "email"},
+                                        {"band": "hot", "min_score": 5.5, "action": "call"}]
     return Dataset(users=users, events=events, milestones=milestones, requirements=requirements), vars
 
 
@@ -150,3 +165,6 @@ def test_marts_equal_reference_on_random_data(dbt_builder, case):
                   dict(vars, activation_user_passthrough_columns=["company_size"]))
     marts = dbt_builder.build(dataset, vars=vars)
     assert_marts_match_reference(marts, ref)
+    bi_ref = compute_bi(dataset.users, dataset.events, dataset.milestones, dataset.requirements,
+                        dict(vars, activation_user_passthrough_columns=["company_size"]))
+    assert_bi_marts_match_reference(dbt_builder.read_bi_marts(), bi_ref)

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#- The user x milestone grid with reach status against each milestone's timeframe
     (inclusive deadline). A view: both per-user marts read it, nothing stores it twice. -#}
 

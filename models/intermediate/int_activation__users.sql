@@ -1,4 +1,5 @@
-{#- Usable users: one row per user_id, quarantined rows removed. -#}
+{#- Usable users: one row per user_id, quarantined rows removed, with the signup
+    cohort (var `activation_cohort_grain`) every cohort mart groups by. -#}
 
 with
 
@@ -14,13 +15,15 @@ final as (
         user_id,
         account_id,
         created_at,
+        cast({{ dbt.date_trunc(var('activation_cohort_grain', 'week'), 'created_at') }} as date) as cohort_date,
         plan_tier,
         install_source,
         inviter_user_id,
         {% for column_name in var('activation_user_passthrough_columns', []) -%}
         {{ column_name }},
         {% endfor -%}
-        inviter_user_id is not null as is_invited_signup
+        inviter_user_id is not null as is_invited_signup,
+        case when inviter_user_id is not null then 'invited' else 'direct' end as signup_type
 
     from users
     where quarantine_reason is null

@@ -1,0 +1,73 @@
+{#- One row per user and funnel step. A step is completed when every step up to it was
+    reached within its timeframe and in non-decreasing time order (SPEC §6);
+    `hours_from_previous_step` is measured from the previous step (step 1: signup). -#}
+
+with
+
+user_milestones as (
+
+    select * from {{ ref('int_activation__user_milestones') }}
+
+),
+
+steps as (
+
+    select * from {{ ref('int_activation__milestone_steps') }}
+
+),
+
+ordered as (
+
+    select
+        user_milestones.user_id,
+        steps.step_number,
+        steps.milestone_id,
+        user_milestones.user_created_at,
+        user_milestones.is_within_timeframe,
+        user_milestones.reached_at,
+        lag(user_milestones.reached_at) over (
+            partition by user_milestones.user_id
+            order by steps.step_number
+        ) as previous_reached_at
+
+    from user_milestones
+    inner join steps
+        on user_milestones.milestone_id = steps.milestone_id
+
+),
+
+step_checks as (
+
+    select
+        *,
+        case
+            when
+                is_within_timeframe
+                and (step_number = 1 or reached_at >= previous_reached_at)
+                then 1
+            else 0
+        end as is_step_in_order
+
+    from ordered
+
+),
+
+final as (
+
+    select
+        user_id,
+        step_number,
+        milestone_id,
+        min(is_step_in_order) over (
+            partition by user_id
+            order by step_number
+            rows between unbounded preceding and current row
+        ) = 1 as is_step_completed,
+        {{ activation_seconds_between('coalesce(previous_reached_at, user_created_at)', 'reached_at') }} / 3600.0
+            as hours_from_previous_step
+
+    from step_checks
+
+)
+
+select * from final

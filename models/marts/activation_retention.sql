@@ -1,0 +1,64 @@
+{#- Retention by activation cohort (SPEC §6): activated users with an activity event in
+    (activated_at, activated_at + n days], n = 7 and 30, among users whose window has
+    closed (activated_at + n days <= as_of). -#}
+
+with
+
+users as (
+
+    select * from {{ ref('int_activation__user_summaries') }}
+
+),
+
+engagement as (
+
+    select * from {{ ref('int_activation__user_engagement') }}
+
+),
+
+windows as (
+
+    select 7 as window_days
+    union all
+    select 30 as window_days
+
+),
+
+activated as (
+
+    select
+        cast({{ dbt.date_trunc(var('activation_cohort_grain', 'week'), 'users.activated_at') }} as date)
+            as activation_cohort_date,
+        windows.window_days,
+        {{ dbt.dateadd('day', 'windows.window_days', 'users.activated_at') }} <= users.as_of as is_eligible,
+        engagement.first_activity_after_activation_at
+        <= {{ dbt.dateadd('day', 'windows.window_days', 'users.activated_at') }} as is_retained,
+        users.as_of
+
+    from users
+    inner join engagement
+        on users.user_id = engagement.user_id
+    cross join windows
+    where users.is_activated
+
+),
+
+final as (
+
+    select
+        activation_cohort_date,
+        window_days,
+        count(*) as activated_users,
+        count(case when is_eligible then 1 end) as eligible_users,
+        count(case when is_eligible and is_retained then 1 end) as retained_users,
+        count(case when is_eligible and is_retained then 1 end) * 1.0
+        / nullif(count(case when is_eligible then 1 end), 0) as retention_rate,
+        count(case when is_eligible then 1 end) = count(*) as is_mature,
+        max(as_of) as as_of
+
+    from activated
+    group by activation_cohort_date, window_days
+
+)
+
+select * from final
