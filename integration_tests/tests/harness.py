@@ -9,6 +9,7 @@ the package's source vars, exactly as a user's own tables would be.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -152,8 +153,13 @@ class DbtBuilder:
         os.environ["ACTIVATION_DUCKDB_PATH"] = str(self.database_path)
         common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
         if args[0] != "deps":
-            # Each test session keeps dbt's artefacts in its own folder.
-            common += ["--target-path", str(self.workdir / "target"), "--log-path", str(self.workdir / "logs")]
+            # Each test session keeps dbt's artefacts in its own folder, one target folder
+            # per set of vars: dbt re-parses the whole project whenever vars change, so
+            # keeping one parse cache per set lets repeated var sets skip that.
+            vars_text = args[args.index("--vars") + 1] if "--vars" in args else ""
+            vars_key = hashlib.sha1(vars_text.encode()).hexdigest()[:12]
+            common += ["--target-path", str(self.workdir / f"target-{vars_key}"),
+                       "--log-path", str(self.workdir / "logs")]
         try:
             result = self.runner.invoke(args[:1] + common + args[1:])
         finally:
@@ -180,9 +186,9 @@ class DbtBuilder:
         if not self._seeded:
             # The package seeds (KPI targets, default milestones) load once per session;
             # every model is rebuilt by each run, so nothing else survives between builds.
-            self.run_dbt(["seed", "--vars", json.dumps(all_vars), "--quiet"])
+            self.run_dbt(["seed", "--vars", json.dumps(all_vars, sort_keys=True), "--quiet"])
             self._seeded = True
-        args = [command, "--vars", json.dumps(all_vars), "--quiet"]
+        args = [command, "--vars", json.dumps(all_vars, sort_keys=True), "--quiet"]
         if select:
             args += ["--select", select]
         self.run_dbt(args)

@@ -21,6 +21,32 @@ TIMEFRAMES = [("48h", None), ("1d", None), ("7d", None), (None, 3), ("30d", None
 TIMEFRAME_SECONDS = {"48h": 172800, "1d": 86400, "7d": 604800, None: 3 * 86400, "30d": 2592000}
 BASE = dt.datetime(2025, 1, 6)
 
+# Var sets drawn per example. A short list on purpose: dbt re-parses the project when
+# vars change, and the harness keeps one parse cache per var set.
+VAR_PROFILES = [
+    {},
+    {"activation_status_score_basis": "score", "activation_cohort_grain": "day",
+     "activation_status_bands": [{"status": "low", "min_score": 0, "action": "wait"},
+                                 {"status": "high", "min_score": 5, "action": "call"}],
+     "activation_invite_event": "b", "activation_invite_count_property": "k",
+     "activation_activity_events": ["a"], "activation_conversion_event": "c",
+     "activation_kpi_period": "day", "activation_pql_recency_days": 0, "activation_pql_decay": 0,
+     "activation_pql_daily_days": 5,
+     "activation_pql_bands": [{"band": "cold", "min_score": 0, "action": "wait"},
+                              {"band": "warm", "min_score": 1, "action": "email"},
+                              {"band": "hot", "min_score": 5.5, "action": "call"}]},
+    {"activation_cohort_grain": "month", "activation_invite_event": "b",
+     "activation_activity_events": ["c", "noise"], "activation_kpi_period": "month",
+     "activation_pql_recency_days": 3, "activation_pql_decay": 0.25, "activation_pql_daily_days": 12},
+    {"activation_status_score_basis": "score",
+     "activation_status_bands": [{"status": "low", "min_score": 0, "action": "wait"},
+                                 {"status": "high", "min_score": 5, "action": "call"}],
+     "activation_invite_count_property": "k", "activation_conversion_event": "c",
+     "activation_pql_recency_days": 1, "activation_pql_daily_days": 1,
+     "activation_pql_bands": [{"band": "cold", "min_score": 0, "action": "wait"},
+                              {"band": "hot", "min_score": 2, "action": "call"}]},
+]
+
 
 @st.composite
 def configurations(draw):
@@ -132,39 +158,37 @@ def datasets(draw):
     as_of = draw(st.sampled_from([None, "2025-01-20 00:00:00", "2025-01-08T12:00:00Z"]))
     if as_of is None and any(e["event_timestamp"] == "2030-01-01 00:00:00" for e in events):
         as_of = "2025-02-20 00:00:00"
-    basis = draw(st.sampled_from(["pct", "score"]))
-    vars = {"activation_as_of": as_of, "activation_status_score_basis": basis,
-            "activation_cohort_grain": draw(st.sampled_from(["day", "week", "month"]))}
-    if basis == "score":
-        vars["activation_status_bands"] = [{"status": "low", "min_score": 0, "action": "wait"},
-                                           {"status": "high", "min_score": 5, "action": "call"}]
-    vars.update({
-        "activation_invite_event": draw(st.sampled_from(["b", "invite_sent"])),
-        "activation_invite_count_property": draw(st.sampled_from([None, "k"])),
-        "activation_activity_events": draw(st.sampled_from([[], ["a"], ["c", "noise"]])),
-        "activation_conversion_event": draw(st.sampled_from([None, "c"])),
-        "activation_kpi_period": draw(st.sampled_from(["day", "week", "month"])),
-        "activation_pql_recency_days": draw(st.integers(0, 7)),
-        "activation_pql_decay": draw(st.sampled_from([0.5, 0, 0.25])),
-        "activation_pql_daily_days": draw(st.integers(1, 20)),
-    })
-    if draw(st.booleans()):
-        vars["activation_pql_bands"] = [{"band": "cold", "min_score": 0, "action": "wait"},
-                                        {"band": "warm", "min_score": 1, "action": "email"},
-                                        {"band": "hot", "min_score": 5.5, "action": "call"}]
+    vars = dict(draw(st.sampled_from(VAR_PROFILES)), activation_as_of=as_of)
     return Dataset(users=users, events=events, milestones=milestones, requirements=requirements), vars
 
 
-@settings(max_examples=int(os.environ.get("ACTIVATION_HYPOTHESIS_EXAMPLES", "100")), deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+SETTINGS = dict(deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                       HealthCheck.data_too_large])
+PER_USER_MARTS = ("+activation_users +activation_user_milestones +activation_quarantined_events "
+                  "+activation_quarantined_users +activation_data_quality")
+
+
+def with_passthrough(vars):
+    return dict(vars, activation_user_passthrough_columns=["company_size"])
+
+
+@settings(max_examples=int(os.environ.get("ACTIVATION_HYPOTHESIS_EXAMPLES", "100")), **SETTINGS)
 @given(case=datasets())
-def test_marts_equal_reference_on_random_data(dbt_builder, case):
+def test_per_user_marts_equal_reference_on_random_data(dbt_builder, case):
     dataset, vars = case
-    ref = compute(dataset.users, dataset.events, dataset.milestones, dataset.requirements,
-                  dict(vars, activation_user_passthrough_columns=["company_size"]))
-    marts = dbt_builder.build(dataset, vars=vars)
+    ref = compute(dataset.users, dataset.events, dataset.milestones, dataset.requirements, with_passthrough(vars))
+    marts = dbt_builder.build(dataset, vars=vars, select=PER_USER_MARTS)
     assert_marts_match_reference(marts, ref)
+
+
+@settings(max_examples=int(os.environ.get("ACTIVATION_HYPOTHESIS_BI_EXAMPLES", "40")), **SETTINGS)
+@given(case=datasets())
+def test_bi_marts_equal_reference_on_random_data(dbt_builder, case):
+    dataset, vars = case
+    marts = dbt_builder.build(dataset, vars=vars)
+    assert_marts_match_reference(marts, compute(dataset.users, dataset.events, dataset.milestones,
+                                                dataset.requirements, with_passthrough(vars)))
     bi_ref = compute_bi(dataset.users, dataset.events, dataset.milestones, dataset.requirements,
-                        dict(vars, activation_user_passthrough_columns=["company_size"]))
+                        with_passthrough(vars))
     assert_bi_marts_match_reference(dbt_builder.read_bi_marts(), bi_ref)
