@@ -1,6 +1,11 @@
 {#- Validated milestone configuration, one row per milestone, with the timeframe in
-    seconds. Compiling this model checks the whole configuration and fails the build
+    seconds and the roles every downstream model shares: whether the milestone counts
+    for activation and whether it is the first-value milestone. Compiling this model checks the whole configuration and fails the build
     with a message naming each bad milestone and the fix. -#}
+{#- First value: the configured milestone, else the lowest level (first id on ties). -#}
+{%- set first_value = var('activation_first_value_milestone', none) -%}
+{%- set first_value_expression = "milestone_id = '" ~ first_value ~ "'" if first_value
+    else "row_number() over (order by milestone_level, milestone_id) = 1" -%}
 {%- do activation_validate_milestone_config(
     ref('stg_activation__milestones'),
     ref('stg_activation__milestone_requirements')
@@ -30,7 +35,14 @@ final as (
             when right(timeframe, 1) = 'h'
                 then cast(left(timeframe, length(timeframe) - 1) as {{ dbt.type_int() }}) * 3600
             else cast(left(timeframe, length(timeframe) - 1) as {{ dbt.type_int() }}) * 86400
-        end as timeframe_seconds
+        end as timeframe_seconds,
+        {#- Activation: the flagged milestones, or the highest level when none is flagged. #}
+        is_activation_milestone
+        or (
+            count(case when is_activation_milestone then 1 end) over () = 0
+            and milestone_level = max(milestone_level) over ()
+        ) as counts_for_activation,
+        {{ first_value_expression }} as is_first_value_milestone
 
     from milestones
 

@@ -1,6 +1,6 @@
-{#- Per user, the event facts the BI marts need beyond milestones: invites sent
-    (var `activation_invite_event`, counted by `activation_invite_count_property` when
-    set), conversion to paid (var `activation_conversion_event`, else a plan tier not in
+{#- Per user, the facts the BI marts need beyond milestones: invites sent (var
+    `activation_invite_event`, counted by `activation_invite_count_property` when set),
+    signups they brought (users naming them as inviter), conversion to paid (var `activation_conversion_event`, else a plan tier not in
     `activation_free_plan_tiers`) and the first activity after activation (events in
     `activation_activity_events`, or any event). One pass over the staged events. -#}
 {%- set invite_event = var('activation_invite_event', 'invite_sent') -%}
@@ -20,6 +20,18 @@ events as (
 users as (
 
     select * from {{ ref('int_activation__user_summaries') }}
+
+),
+
+invitations as (
+
+    select
+        inviter_user_id,
+        count(*) as invited_signups
+
+    from users
+    where inviter_user_id is not null
+    group by inviter_user_id
 
 ),
 
@@ -72,6 +84,7 @@ final as (
     select
         users.user_id,
         cast(coalesce(event_facts.invites_sent, 0) as {{ dbt.type_int() }}) as invites_sent,
+        cast(coalesce(invitations.invited_signups, 0) as {{ dbt.type_int() }}) as invited_signups,
         {%- if conversion_event %}
         event_facts.converted_at is not null as is_converted_to_paid,
         {%- else %}
@@ -82,6 +95,8 @@ final as (
     from users
     left join event_facts
         on users.user_id = event_facts.user_id
+    left join invitations
+        on users.user_id = invitations.inviter_user_id
 
 )
 

@@ -1,7 +1,6 @@
 {#- Per-user status: progress through the milestones, activation, time to first value,
     activation score and status band. The mart activation_users and the BI marts read it. -#}
 {%- set passthrough_columns = var('activation_user_passthrough_columns', []) -%}
-{%- set first_value_milestone = var('activation_first_value_milestone', none) -%}
 {%- set score_basis = var('activation_status_score_basis', 'pct') -%}
 {%- set bands = var('activation_status_bands') -%}
 
@@ -33,44 +32,24 @@ as_of as (
 
 milestone_summary as (
 
-    select
-        min(milestone_level) as lowest_level,
-        max(milestone_level) as highest_level,
-        sum(case when is_activation_milestone then 1 else 0 end) as flagged_count,
-        sum(milestone_weight) as total_weight
-
+    select sum(milestone_weight) as total_weight
     from milestones
 
 ),
 
 activation_milestones as (
 
-    {#- The flagged milestones, or the highest level when none is flagged. #}
-    select milestones.milestone_id
-
+    select milestone_id
     from milestones
-    cross join milestone_summary
-    where
-        milestones.is_activation_milestone
-        or (
-            milestone_summary.flagged_count = 0
-            and milestones.milestone_level = milestone_summary.highest_level
-        )
+    where counts_for_activation
 
 ),
 
 first_value_milestone as (
 
-    {#- The configured milestone, else the lowest level (first id on ties). #}
-    select min(milestones.milestone_id) as milestone_id
-
+    select milestone_id
     from milestones
-    cross join milestone_summary
-    {%- if first_value_milestone %}
-    where milestones.milestone_id = '{{ first_value_milestone }}'
-    {%- else %}
-    where milestones.milestone_level = milestone_summary.lowest_level
-    {%- endif %}
+    where is_first_value_milestone
 
 ),
 

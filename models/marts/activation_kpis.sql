@@ -63,29 +63,12 @@ milestones as (
 
 ),
 
-milestone_summary as (
-
-    select
-        max(milestone_level) as highest_level,
-        count(case when is_activation_milestone then 1 end) as flagged_count
-
-    from milestones
-
-),
-
 activation_windows as (
 
     {#- Activation is decided once the longest activation milestone window has closed. #}
-    select max(milestones.timeframe_seconds) as activation_window_seconds
-
+    select max(timeframe_seconds) as activation_window_seconds
     from milestones
-    cross join milestone_summary
-    where
-        milestones.is_activation_milestone
-        or (
-            milestone_summary.flagged_count = 0
-            and milestones.milestone_level = milestone_summary.highest_level
-        )
+    where counts_for_activation
 
 ),
 
@@ -123,18 +106,6 @@ velocity_pairs as (
 
 ),
 
-invited as (
-
-    select
-        inviter_user_id,
-        count(*) as invited_signups
-
-    from users
-    where inviter_user_id is not null
-    group by inviter_user_id
-
-),
-
 user_facts as (
 
     select
@@ -152,7 +123,7 @@ user_facts as (
         coalesce(velocity_pairs.velocity_pairs, 0) as velocity_pairs,
         engagement.is_converted_to_paid,
         engagement.invites_sent,
-        coalesce(invited.invited_signups, 0) as invited_signups,
+        engagement.invited_signups,
         users.status = '{{ top_status }}' as is_top_status,
         {{ dbt.dateadd('day', 7, 'users.activated_at') }} <= as_of.as_of_at as is_d7_decided,
         {{ dbt.dateadd('day', 30, 'users.activated_at') }} <= as_of.as_of_at as is_d30_decided,
@@ -170,8 +141,6 @@ user_facts as (
             and first_step.step_number = 1
     left join velocity_pairs
         on users.user_id = velocity_pairs.user_id
-    left join invited
-        on users.user_id = invited.inviter_user_id
     cross join activation_windows
     cross join as_of
 
@@ -293,90 +262,41 @@ period_values as (
 
 ),
 
-{%- set double = activation_type_double() %}
+{#- Per KPI: numerator, denominator and value, as expressions over period_values. -#}
+{%- set double = activation_type_double() -%}
+{%- set kpi_formulas = [
+    ('activation_rate', 'activation_numerator', 'activation_denominator',
+        'activation_numerator * 1.0 / nullif(activation_denominator, 0)'),
+    ('ttfv_median_hours', 'null', 'ttfv_count', 'ttfv_median'),
+    ('ttfv_mean_hours', 'ttfv_sum', 'ttfv_count', 'ttfv_sum / nullif(ttfv_count, 0)'),
+    ('milestone_completion_rate', 'completion_numerator', 'completion_denominator',
+        'completion_numerator * 1.0 / nullif(completion_denominator, 0)'),
+    ('milestone_velocity_hours', 'velocity_numerator', 'velocity_denominator',
+        'velocity_numerator / nullif(velocity_denominator, 0)'),
+    ('conversion_rate_activated', 'conversion_numerator', 'activated_users',
+        'conversion_numerator * 1.0 / nullif(activated_users, 0)'),
+    ('viral_coefficient', 'invited_signups', 'signup_users',
+        '(invites_sent * 1.0 / nullif(signup_users, 0)) * (invited_signups * 1.0 / nullif(invites_sent, 0))'),
+    ('retention_d7', 'd7_numerator', 'd7_denominator', 'd7_numerator * 1.0 / nullif(d7_denominator, 0)'),
+    ('retention_d30', 'd30_numerator', 'd30_denominator', 'd30_numerator * 1.0 / nullif(d30_denominator, 0)'),
+    ('pql_conversion_rate', 'pql_numerator', 'activated_users',
+        'pql_numerator * 1.0 / nullif(activated_users, 0)'),
+] %}
 
 kpi_values as (
 
+    {%- for kpi_name, numerator, denominator, value in kpi_formulas %}
     select
         period_start,
-        'activation_rate' as kpi_name,
-        cast(activation_numerator as {{ double }}) as numerator,
-        cast(activation_denominator as {{ double }}) as denominator,
-        activation_numerator * 1.0 / nullif(activation_denominator, 0) as kpi_value
+        '{{ kpi_name }}' as kpi_name,
+        cast({{ numerator }} as {{ double }}) as numerator,
+        cast({{ denominator }} as {{ double }}) as denominator,
+        cast({{ value }} as {{ double }}) as kpi_value
     from period_values
+    {%- if not loop.last %}
     union all
-    select
-        period_start,
-        'ttfv_median_hours' as kpi_name,
-        cast(null as {{ double }}) as numerator,
-        cast(ttfv_count as {{ double }}) as denominator,
-        ttfv_median as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'ttfv_mean_hours' as kpi_name,
-        cast(ttfv_sum as {{ double }}) as numerator,
-        cast(ttfv_count as {{ double }}) as denominator,
-        ttfv_sum / nullif(ttfv_count, 0) as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'milestone_completion_rate' as kpi_name,
-        cast(completion_numerator as {{ double }}) as numerator,
-        cast(completion_denominator as {{ double }}) as denominator,
-        completion_numerator * 1.0 / nullif(completion_denominator, 0) as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'milestone_velocity_hours' as kpi_name,
-        cast(velocity_numerator as {{ double }}) as numerator,
-        cast(velocity_denominator as {{ double }}) as denominator,
-        velocity_numerator / nullif(velocity_denominator, 0) as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'conversion_rate_activated' as kpi_name,
-        cast(conversion_numerator as {{ double }}) as numerator,
-        cast(activated_users as {{ double }}) as denominator,
-        conversion_numerator * 1.0 / nullif(activated_users, 0) as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'viral_coefficient' as kpi_name,
-        cast(invited_signups as {{ double }}) as numerator,
-        cast(signup_users as {{ double }}) as denominator,
-        (invites_sent * 1.0 / nullif(signup_users, 0)) * (invited_signups * 1.0 / nullif(invites_sent, 0))
-            as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'retention_d7' as kpi_name,
-        cast(d7_numerator as {{ double }}) as numerator,
-        cast(d7_denominator as {{ double }}) as denominator,
-        d7_numerator * 1.0 / nullif(d7_denominator, 0) as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'retention_d30' as kpi_name,
-        cast(d30_numerator as {{ double }}) as numerator,
-        cast(d30_denominator as {{ double }}) as denominator,
-        d30_numerator * 1.0 / nullif(d30_denominator, 0) as kpi_value
-    from period_values
-    union all
-    select
-        period_start,
-        'pql_conversion_rate' as kpi_name,
-        cast(pql_numerator as {{ double }}) as numerator,
-        cast(activated_users as {{ double }}) as denominator,
-        pql_numerator * 1.0 / nullif(activated_users, 0) as kpi_value
-    from period_values
+    {%- endif %}
+    {%- endfor %}
 
 ),
 

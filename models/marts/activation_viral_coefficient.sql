@@ -22,18 +22,6 @@ as_of as (
 
 ),
 
-invited as (
-
-    select
-        inviter_user_id,
-        count(*) as invited_signups
-
-    from users
-    where inviter_user_id is not null
-    group by inviter_user_id
-
-),
-
 cohorts as (
 
     select
@@ -41,13 +29,11 @@ cohorts as (
         count(*) as cohort_users,
         count(case when engagement.invites_sent > 0 then 1 end) as inviting_users,
         cast(sum(engagement.invites_sent) as {{ dbt.type_bigint() }}) as invites_sent,
-        cast(coalesce(sum(invited.invited_signups), 0) as {{ dbt.type_bigint() }}) as invited_signups
+        cast(sum(engagement.invited_signups) as {{ dbt.type_bigint() }}) as invited_signups
 
     from users
     inner join engagement
         on users.user_id = engagement.user_id
-    left join invited
-        on users.user_id = invited.inviter_user_id
     group by users.cohort_date
 
 ),
