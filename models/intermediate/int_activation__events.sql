@@ -1,6 +1,6 @@
-{#- Staged events: usable and deduplicated, one row per distinct event. The only
-    wide copy of the events the package makes; everything downstream filters it to
-    the event names it needs. -#}
+{#- Staged events: usable and deduplicated, one row per distinct event. A view over
+    int_activation__events_classified, the one stored pass over the events; everything
+    downstream filters it to the event names it needs. -#}
 
 with
 

@@ -149,8 +149,8 @@ final as (
         activation_score,
         activation_score_pct,
         {%- set basis_column = 'activation_score_pct' if score_basis == 'pct' else 'activation_score' %}
-        {{ activation_status_band(basis_column, bands, 'status') }} as status,
-        {{ activation_status_band(basis_column, bands, 'action') }} as status_action,
+        {{ activation_band_label(basis_column, bands, 'status') }} as status,
+        {{ activation_band_label(basis_column, bands, 'action') }} as status_action,
         as_of
 
     from scored

@@ -11,7 +11,7 @@ source as (
 
 ),
 
-final as (
+renamed as (
 
     select
         {{ activation_clean_text('event_id') }} as event_id,
@@ -20,17 +20,25 @@ final as (
         cast(event_name as {{ dbt.type_string() }}) as event_name_raw,
         {{ activation_parse_timestamp(timestamp_column) }} as event_at,
         cast({{ timestamp_column }} as {{ dbt.type_string() }}) as event_timestamp_raw,
-        cast(properties as {{ dbt.type_string() }}) as properties,
-        case
-            when {{ activation_clean_text('user_id') }} is null then 'missing_user_id'
-            when {{ activation_normalize_name('event_name') }} is null then 'missing_event_name'
-            when {{ activation_parse_timestamp(timestamp_column) }} is null then 'invalid_timestamp'
-        end as row_problem,
-        properties is null
-        or coalesce({{ activation_json_is_valid('cast(properties as ' ~ dbt.type_string() ~ ')') }}, false)
-            as is_properties_valid
+        cast(properties as {{ dbt.type_string() }}) as properties
 
     from source
+
+),
+
+final as (
+
+    select
+        *,
+        case
+            when user_id is null then 'missing_user_id'
+            when event_name is null then 'missing_event_name'
+            when event_at is null then 'invalid_timestamp'
+        end as row_problem,
+        properties is null or coalesce({{ activation_json_is_valid('properties') }}, false)
+            as is_properties_valid
+
+    from renamed
 
 )
 

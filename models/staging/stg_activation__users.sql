@@ -2,6 +2,8 @@
     Checks run in order: missing_user_id, invalid_created_at, duplicate_user_id. Of
     several usable rows for one user_id the earliest signup is kept. -#}
 {%- set inviter_column = var('activation_inviter_column', 'inviter_user_id') -%}
+{%- set inviter_expression = activation_clean_text(inviter_column) if inviter_column
+    else "cast(null as " ~ dbt.type_string() ~ ")" -%}
 
 with
 
@@ -20,20 +22,25 @@ cleaned as (
         cast(created_at as {{ dbt.type_string() }}) as created_at_raw,
         cast(plan_tier as {{ dbt.type_string() }}) as plan_tier,
         cast(install_source as {{ dbt.type_string() }}) as install_source,
-        {% if inviter_column -%}
-        {{ activation_clean_text(inviter_column) }} as inviter_user_id,
-        {%- else -%}
-        cast(null as {{ dbt.type_string() }}) as inviter_user_id,
-        {%- endif %}
         {% for column_name in var('activation_user_passthrough_columns', []) -%}
         cast({{ column_name }} as {{ dbt.type_string() }}) as {{ column_name }},
         {% endfor -%}
-        case
-            when {{ activation_clean_text('user_id') }} is null then 'missing_user_id'
-            when {{ activation_parse_timestamp('created_at') }} is null then 'invalid_created_at'
-        end as row_problem
+        {{ inviter_expression }} as inviter_user_id
 
     from source
+
+),
+
+flagged as (
+
+    select
+        *,
+        case
+            when user_id is null then 'missing_user_id'
+            when created_at is null then 'invalid_created_at'
+        end as row_problem
+
+    from cleaned
 
 ),
 
@@ -57,7 +64,7 @@ ranked as (
                 )
         end as user_copy_number
 
-    from cleaned
+    from flagged
 
 ),
 
