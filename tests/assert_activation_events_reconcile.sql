@@ -1,5 +1,6 @@
 {#- Nothing is dropped silently (SPEC §2): raw events rows = staged + quarantined +
-    duplicates removed. Counts come from three places on purpose: the raw source, the
+    duplicates removed + rows an incremental run could not apply (late_not_applied,
+    0 after a full build). Counts come from three places on purpose: the raw source, the
     models that hold the rows (int_activation__events, activation_quarantined_events)
     and activation_data_quality, which must agree with both. Returns one row per
     mismatch. -#}
@@ -33,7 +34,8 @@ data_quality as (
         coalesce(sum(row_count), 0) as total_rows,
         coalesce(sum(case when outcome = 'staged' then row_count end), 0) as staged_rows,
         coalesce(sum(case when outcome = 'quarantined' then row_count end), 0) as quarantined_rows,
-        coalesce(sum(case when outcome = 'duplicate_removed' then row_count end), 0) as duplicate_rows
+        coalesce(sum(case when outcome = 'duplicate_removed' then row_count end), 0) as duplicate_rows,
+        coalesce(sum(case when outcome = 'late_not_applied' then row_count end), 0) as late_rows
 
     from {{ ref('activation_data_quality') }}
     where table_name = 'events'
@@ -43,9 +45,10 @@ data_quality as (
 checks as (
 
     select
-        'raw = staged + quarantined + duplicates removed' as check_name,
+        'raw = staged + quarantined + duplicates removed + late not applied' as check_name,
         raw_events.row_count as expected_rows,
-        staged_events.row_count + quarantined_events.row_count + data_quality.duplicate_rows as actual_rows
+        staged_events.row_count + quarantined_events.row_count + data_quality.duplicate_rows
+        + data_quality.late_rows as actual_rows
     from raw_events
     cross join staged_events
     cross join quarantined_events

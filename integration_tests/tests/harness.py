@@ -177,8 +177,11 @@ class DbtBuilder:
                 raise BuildFailed(f"dbt deps failed: {result.exception}")
             self._deps_done = True
 
-    def build(self, dataset: Dataset, vars=None, command="run", select=None):
-        """Load `dataset` as raw tables, run dbt, return the marts (or raise BuildFailed)."""
+    def build(self, dataset: Dataset, vars=None, command="run", select=None, full_refresh=True):
+        """Load `dataset` as raw tables, run dbt, return the marts (or raise BuildFailed).
+
+        By default every incremental model is rebuilt in full (`--full-refresh`), so
+        nothing of an earlier build in the same database carries over."""
         self.deps()
         write_raw_tables(self.database_path, dataset)
         all_vars = dict(BASE_VARS)
@@ -189,10 +192,54 @@ class DbtBuilder:
             self.run_dbt(["seed", "--vars", json.dumps(all_vars, sort_keys=True), "--quiet"])
             self._seeded = True
         args = [command, "--vars", json.dumps(all_vars, sort_keys=True), "--quiet"]
+        if full_refresh:
+            args.append("--full-refresh")
         if select:
             args += ["--select", select]
         self.run_dbt(args)
         return self.read_marts()
+
+    def load(self, dataset: Dataset):
+        """Replace the raw tables with `dataset` (no dbt run)."""
+        self.deps()
+        write_raw_tables(self.database_path, dataset)
+
+    def append_events(self, rows):
+        """Append rows to the raw events table, as a pipeline's next load would."""
+        if not rows:
+            return
+        columns = RAW_COLUMNS["events"]
+        con = duckdb.connect(str(self.database_path))
+        try:
+            placeholders = ", ".join("?" for _ in columns)
+            con.executemany(f"insert into raw.events values ({placeholders})",
+                            [[row.get(name) for name in columns] for row in rows])
+        finally:
+            con.close()
+
+    def run_models(self, vars=None, full_refresh=False, command="run"):
+        """Run dbt on the raw tables as they are (incrementally unless `full_refresh`)."""
+        all_vars = dict(BASE_VARS)
+        all_vars.update(vars or {})
+        vars_json = json.dumps(all_vars, sort_keys=True)
+        if not self._seeded:
+            self.run_dbt(["seed", "--vars", vars_json, "--quiet"])
+            self._seeded = True
+        args = [command, "--vars", vars_json, "--quiet", "--no-write-json"]
+        if full_refresh:
+            args.append("--full-refresh")
+        self.run_dbt(args)
+
+    def read_all_marts(self):
+        """Every table in the marts schema, rows sorted, as {table_name: [row dicts]}."""
+        names = [r["table_name"] for r in self.query(
+            "select table_name from information_schema.tables "
+            f"where table_schema = '{MART_SCHEMA}' and table_type = 'BASE TABLE' order by table_name")]
+        marts = {}
+        for name in names:
+            rows = self.query(f"select * from {MART_SCHEMA}.{name}")
+            marts[name] = sorted(rows, key=lambda row: [(v is None, str(v)) for v in row.values()])
+        return marts
 
     def run_dbt(self, args):
         """Run one dbt command; raise BuildFailed with dbt's error and warning lines."""

@@ -1,5 +1,6 @@
 {#- The run's reference time, one row (SPEC preamble): var `activation_as_of` when set,
-    else the latest parseable event time in the data. Never the wall clock, so the same
+    else the latest parseable event time in the data (every stored event row,
+    quarantined or not). Never the wall clock, so the same
     inputs give the same outputs on any day. An events table with rows but no
     parseable time and no `activation_as_of` stops the build; an empty one gives a
     null as_of and empty marts downstream. -#}
@@ -32,7 +33,7 @@ final as (
 {%- else -%}
 events as (
 
-    select * from {{ ref('stg_activation__events') }}
+    select * from {{ ref('int_activation__events_classified') }}
 
 ),
 

@@ -2,13 +2,29 @@
     usable rows, its copy number among duplicates. Reasons are checked in order:
     missing_user_id, missing_event_name, invalid_timestamp, future_timestamp,
     invalid_properties_json, unknown_user. Duplicates are same event_id when present,
-    otherwise same (user_id, event_name, event_at, properties); copy 1 is kept. -#}
+    otherwise same (user_id, event_name, event_at, properties); copy 1 is kept.
+
+    Incremental by event date (macros/activation_incremental.sql): a run re-reads the
+    source rows dated from the window start on (plus every row whose time does not
+    parse) and rewrites those dates. A copy stored before the window keeps its number;
+    copies in the window count after it. -#}
+{{ config(**activation_incremental_config('partition_date')) }}
+{%- set window_start = activation_event_window_start() -%}
+{%- set as_of_var = var('activation_as_of', none) -%}
+{%- if window_start -%}
+{%- set window_start_date = "cast('" ~ window_start ~ "' as date)" -%}
+{%- else -%}
+{%- set window_start_date = "cast(null as date)" -%}
+{%- endif %}
 
 with
 
 events as (
 
     select * from {{ ref('stg_activation__events') }}
+    {% if window_start -%}
+    where event_at is null or event_at >= cast('{{ window_start }}' as {{ dbt.type_timestamp() }})
+    {%- endif %}
 
 ),
 
@@ -17,12 +33,14 @@ users as (
     select * from {{ ref('int_activation__users') }}
 
 ),
+{%- if as_of_var %}
 
 as_of as (
 
     select * from {{ ref('int_activation__as_of') }}
 
 ),
+{%- endif %}
 
 classified as (
 
@@ -36,22 +54,58 @@ classified as (
         events.properties,
         case
             when events.row_problem is not null then events.row_problem
+            {%- if as_of_var %}
             when
                 events.event_at
                 > {{ dbt.dateadd('hour', var('activation_future_tolerance_hours', 24), 'as_of.as_of_at') }}
                 then 'future_timestamp'
+            {%- endif %}
             when not events.is_properties_valid then 'invalid_properties_json'
             when users.user_id is null then 'unknown_user'
-        end as quarantine_reason
+        end as quarantine_reason,
+        coalesce(cast(events.event_at as date), {{ activation_unparsed_partition_date() }}) as partition_date
 
     from events
+    {% if as_of_var -%}
     cross join as_of
+    {% endif -%}
     left join users
         on events.user_id = users.user_id
 
 ),
 
-final as (
+earlier_copies as (
+
+    {#- Usable copies stored before the window that share an event_id with a usable
+        row in the window (none on a full build). Rows deduplicated by content share
+        their date, so only event_id duplicates can straddle the window start. #}
+    {% if window_start -%}
+    select
+        stored.event_id,
+        count(*) as earlier_copy_count
+
+    from {{ this }} as stored
+    where
+        stored.partition_date < {{ window_start_date }}
+        and stored.quarantine_reason is null
+        and stored.event_id in (
+            select classified.event_id
+            from classified
+            where classified.quarantine_reason is null and classified.event_id is not null
+        )
+    group by stored.event_id
+    {%- else -%}
+    select
+        event_id,
+        0 as earlier_copy_count
+
+    from classified
+    where false
+    {%- endif %}
+
+),
+
+numbered as (
 
     select
         *,
@@ -68,9 +122,30 @@ final as (
                         case when event_id is null then properties is null end
                     order by event_at, user_id, event_name, coalesce(properties, '')
                 )
-        end as copy_number
+        end as copy_number_in_window
 
     from classified
+
+),
+
+final as (
+
+    select
+        numbered.event_id,
+        numbered.user_id,
+        numbered.event_name,
+        numbered.event_name_raw,
+        numbered.event_at,
+        numbered.event_timestamp_raw,
+        numbered.properties,
+        numbered.quarantine_reason,
+        numbered.partition_date,
+        numbered.copy_number_in_window + coalesce(earlier_copies.earlier_copy_count, 0) as copy_number,
+        {{ window_start_date }} as processed_from_date
+
+    from numbered
+    left join earlier_copies
+        on numbered.event_id = earlier_copies.event_id
 
 )
 

@@ -1,19 +1,19 @@
-{#- Per user, the facts the BI marts need beyond milestones: invites sent (var
-    `activation_invite_event`, counted by `activation_invite_count_property` when set),
-    signups they brought (users naming them as inviter), conversion to paid (var `activation_conversion_event`, else a plan tier not in
-    `activation_free_plan_tiers`) and the first activity after activation (events in
-    `activation_activity_events`, or any event). One pass over the staged events. -#}
-{%- set invite_event = var('activation_invite_event', 'invite_sent') -%}
-{%- set invite_count_property = var('activation_invite_count_property', none) -%}
+{#- Per user, the facts the BI marts need beyond milestones: invites sent, signups they
+    brought (users naming them as inviter), conversion to paid (var
+    `activation_conversion_event`, else a plan tier not in `activation_free_plan_tiers`)
+    and whether there was activity within 7 and 30 days after activation. Read from the
+    per-day facts in `int_activation__user_daily_activity`: a day has activity in
+    (activated_at, activated_at + n days] exactly when its first or its last activity
+    does, because a day is shorter than n days. -#}
 {%- set conversion_event = var('activation_conversion_event', none) -%}
-{%- set activity_events = var('activation_activity_events', []) -%}
 {%- set free_tiers = var('activation_free_plan_tiers', ['free']) -%}
 
 with
 
-events as (
+daily_activity as (
 
-    select * from {{ ref('int_activation__events') }}
+    select * from {{ ref('int_activation__user_daily_activity') }}
+    where user_id is not null
 
 ),
 
@@ -35,47 +35,47 @@ invitations as (
 
 ),
 
-event_facts as (
+windowed_activity as (
 
     select
-        events.user_id,
-        sum(
-            case
-                when events.event_name = '{{ invite_event }}'
-                {%- if invite_count_property %}
-                    then coalesce(
-                        {{ activation_try_cast_integer(activation_json_extract_text('events.properties', "'" ~ invite_count_property ~ "'")) }},
-                        1
-                    )
-                    {%- else %}
-                    then 1
-                {%- endif %}
-                else 0
-            end
-        ) as invites_sent,
-        {%- if conversion_event %}
-        min(
-            case
-                when events.event_name = '{{ conversion_event }}' and events.event_at >= users.created_at
-                    then events.event_at
-            end
-        ) as converted_at,
-        {%- endif %}
-        min(
+        daily_activity.*,
+        users.activated_at,
+        {{ dbt.dateadd('day', 7, 'users.activated_at') }} as day_7_at,
+        {{ dbt.dateadd('day', 30, 'users.activated_at') }} as day_30_at
+
+    from daily_activity
+    inner join users
+        on daily_activity.user_id = users.user_id
+
+),
+
+activity_facts as (
+
+    select
+        user_id,
+        sum(invites_sent) as invites_sent,
+        sum(conversion_events) as conversion_events,
+        max(
             case
                 when
-                    events.event_at > users.activated_at
-                {%- if activity_events | length > 0 %}
-                    and events.event_name in ('{{ activity_events | join("', '") }}')
-                    {%- endif %}
-                    then events.event_at
+                    (first_activity_at > activated_at and first_activity_at <= day_7_at)
+                    or (last_activity_at > activated_at and last_activity_at <= day_7_at)
+                    then 1
+                else 0
             end
-        ) as first_activity_after_activation_at
+        ) as has_activity_d7,
+        max(
+            case
+                when
+                    (first_activity_at > activated_at and first_activity_at <= day_30_at)
+                    or (last_activity_at > activated_at and last_activity_at <= day_30_at)
+                    then 1
+                else 0
+            end
+        ) as has_activity_d30
 
-    from events
-    inner join users
-        on events.user_id = users.user_id
-    group by events.user_id
+    from windowed_activity
+    group by user_id
 
 ),
 
@@ -83,18 +83,19 @@ final as (
 
     select
         users.user_id,
-        cast(coalesce(event_facts.invites_sent, 0) as {{ dbt.type_int() }}) as invites_sent,
+        cast(coalesce(activity_facts.invites_sent, 0) as {{ dbt.type_int() }}) as invites_sent,
         cast(coalesce(invitations.invited_signups, 0) as {{ dbt.type_int() }}) as invited_signups,
         {%- if conversion_event %}
-        event_facts.converted_at is not null as is_converted_to_paid,
+        coalesce(activity_facts.conversion_events, 0) > 0 as is_converted_to_paid,
         {%- else %}
         coalesce(users.plan_tier not in ('{{ free_tiers | join("', '") }}'), false) as is_converted_to_paid,
         {%- endif %}
-        event_facts.first_activity_after_activation_at
+        coalesce(activity_facts.has_activity_d7, 0) = 1 as is_retained_d7,
+        coalesce(activity_facts.has_activity_d30, 0) = 1 as is_retained_d30
 
     from users
-    left join event_facts
-        on users.user_id = event_facts.user_id
+    left join activity_facts
+        on users.user_id = activity_facts.user_id
     left join invitations
         on users.user_id = invitations.inviter_user_id
 

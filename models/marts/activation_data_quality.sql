@@ -1,5 +1,7 @@
-{#- Where every raw row went, per table: staged, quarantined (by reason) or removed
-    as a duplicate. Rows per table add up to the raw row count. -#}
+{#- Where every raw row went, per table: staged, quarantined (by reason), removed
+    as a duplicate, or (events only) not applied because it arrived after its date
+    left the incremental lookback window (see activation_late_events). Rows per table
+    add up to the raw row count. -#}
 
 with
 
@@ -32,6 +34,19 @@ event_outcomes as (
 
 ),
 
+late_outcomes as (
+
+    select
+        'events' as table_name,
+        'late_not_applied' as outcome,
+        '' as reason,
+        late_event_rows as row_count
+
+    from {{ ref('activation_late_events') }}
+    where late_event_rows != 0
+
+),
+
 user_outcomes as (
 
     select
@@ -48,6 +63,8 @@ user_outcomes as (
 final as (
 
     select * from event_outcomes
+    union all
+    select * from late_outcomes
     union all
     select * from user_outcomes
 

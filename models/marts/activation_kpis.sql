@@ -127,10 +127,8 @@ user_facts as (
         users.status = '{{ top_status }}' as is_top_status,
         {{ dbt.dateadd('day', 7, 'users.activated_at') }} <= as_of.as_of_at as is_d7_decided,
         {{ dbt.dateadd('day', 30, 'users.activated_at') }} <= as_of.as_of_at as is_d30_decided,
-        engagement.first_activity_after_activation_at
-        <= {{ dbt.dateadd('day', 7, 'users.activated_at') }} as is_retained_d7,
-        engagement.first_activity_after_activation_at
-        <= {{ dbt.dateadd('day', 30, 'users.activated_at') }} as is_retained_d30
+        engagement.is_retained_d7,
+        engagement.is_retained_d30
 
     from users
     inner join engagement

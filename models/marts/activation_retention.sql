@@ -31,8 +31,10 @@ activated as (
             as activation_cohort_date,
         windows.window_days,
         {{ dbt.dateadd('day', 'windows.window_days', 'users.activated_at') }} <= users.as_of as is_eligible,
-        engagement.first_activity_after_activation_at
-        <= {{ dbt.dateadd('day', 'windows.window_days', 'users.activated_at') }} as is_retained,
+        case
+            when windows.window_days = 7 then engagement.is_retained_d7
+            else engagement.is_retained_d30
+        end as is_retained,
         users.as_of
 
     from users

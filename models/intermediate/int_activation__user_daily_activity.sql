@@ -1,0 +1,128 @@
+{#- Per user and event date, the event facts the BI marts need, from usable,
+    deduplicated events: first and last activity (events in `activation_activity_events`,
+    or any event), invites sent (var `activation_invite_event`, counted by
+    `activation_invite_count_property` when set) and conversion events at or after
+    signup (var `activation_conversion_event`). One row per active user-day, so the
+    per-user facts never re-read the events.
+
+    Incremental by event date with the window of `int_activation__events_classified`,
+    with one marker row per rewritten date (user_id null) as in
+    `int_activation__requirement_occurrences`; a change in the vars above rebuilds it
+    in full. -#}
+{{ config(**activation_incremental_config('partition_date')) }}
+{%- set invite_event = var('activation_invite_event', 'invite_sent') -%}
+{%- set invite_count_property = var('activation_invite_count_property', none) -%}
+{%- set conversion_event = var('activation_conversion_event', none) -%}
+{%- set activity_events = var('activation_activity_events', []) -%}
+{%- set config_fingerprint = activation_config_fingerprint(
+    extra=[invite_event, invite_count_property, conversion_event, activity_events] | string
+) -%}
+{%- set window_start = activation_processed_window_start(config_fingerprint) %}
+
+with
+
+events as (
+
+    select * from {{ ref('int_activation__events_classified') }}
+    {%- if window_start %}
+    where partition_date >= cast('{{ window_start }}' as date)
+    {%- endif %}
+
+),
+
+users as (
+
+    select * from {{ ref('int_activation__users') }}
+
+),
+
+usable_events as (
+
+    select
+        events.user_id,
+        events.event_name,
+        events.event_at,
+        events.properties,
+        events.partition_date,
+        users.created_at as user_created_at,
+        {%- if activity_events | length > 0 %}
+        events.event_name in ('{{ activity_events | join("', '") }}') as is_activity
+        {%- else %}
+        true as is_activity
+        {%- endif %}
+
+    from events
+    inner join users
+        on events.user_id = users.user_id
+    where events.quarantine_reason is null and events.copy_number = 1
+
+),
+
+daily as (
+
+    select
+        user_id,
+        partition_date,
+        min(case when is_activity then event_at end) as first_activity_at,
+        max(case when is_activity then event_at end) as last_activity_at,
+        sum(
+            case
+                when event_name = '{{ invite_event }}'
+                {%- if invite_count_property %}
+                    then coalesce(
+                        {{ activation_try_cast_integer(activation_json_extract_text('properties', "'" ~ invite_count_property ~ "'")) }},
+                        1
+                    )
+                    {%- else %}
+                    then 1
+                {%- endif %}
+                else 0
+            end
+        ) as invites_sent,
+        {%- if conversion_event %}
+        count(case when event_name = '{{ conversion_event }}' and event_at >= user_created_at then 1 end)
+        {%- else %}
+        0
+        {%- endif %} as conversion_events
+
+    from usable_events
+    group by user_id, partition_date
+
+),
+
+partition_markers as (
+
+    select distinct partition_date
+    from events
+
+),
+
+final as (
+
+    select
+        user_id,
+        partition_date,
+        first_activity_at,
+        last_activity_at,
+        cast(invites_sent as {{ dbt.type_bigint() }}) as invites_sent,
+        cast(conversion_events as {{ dbt.type_bigint() }}) as conversion_events,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+
+    from daily
+
+    union all
+
+    select
+        cast(null as {{ dbt.type_string() }}) as user_id,
+        partition_date,
+        cast(null as {{ dbt.type_timestamp() }}) as first_activity_at,
+        cast(null as {{ dbt.type_timestamp() }}) as last_activity_at,
+        cast(null as {{ dbt.type_bigint() }}) as invites_sent,
+        cast(null as {{ dbt.type_bigint() }}) as conversion_events,
+        '{{ config_fingerprint }}' as config_fingerprint
+
+    from partition_markers
+
+)
+
+select * from final
