@@ -43,7 +43,7 @@ late_outcomes as (
         late_event_rows as row_count
 
     from {{ ref('activation_late_events') }}
-    where late_event_rows != 0
+    where late_event_rows > 0
 
 ),
 

@@ -63,7 +63,7 @@ final as (
         stored.latest_event_date,
         stored.window_start_date,
         cast({{ var("activation_lookback_days", 3) }} as {{ dbt.type_int() }}) as lookback_days,
-        raw_events.row_count - stored.row_count + stale_unknown_users.row_count > 0 as needs_full_refresh
+        raw_events.row_count != stored.row_count or stale_unknown_users.row_count > 0 as needs_full_refresh
 
     from raw_events
     cross join stored
