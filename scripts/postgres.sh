@@ -164,12 +164,17 @@ log_timezone = 'UTC'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# Small builds: compiling the plans of the package's wide queries costs seconds, more
+# than running them.
+jit = off
 EOF
 
 if is_running; then
     if ! "$BIN_DIR/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
         echo "PostgreSQL is running with other settings; restarting it"
         pg_ctl -m fast -w -t 60 restart -l "$LOG_FILE" >/dev/null
+    else
+        pg_ctl reload >/dev/null
     fi
 else
     echo "Starting PostgreSQL ($BIN_DIR) on 127.0.0.1:$PG_PORT"
