@@ -6,7 +6,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines import EngineUnavailable, get_engine  # noqa: E402
+from engines import EngineUnavailable, get_engine, get_engine_name  # noqa: E402
 from harness import DbtBuilder, make_workdir, remove_workdir  # noqa: E402
 
 SESSION = pytest.StashKey[tuple]()
@@ -21,6 +21,11 @@ def pytest_configure(config):
     except EngineUnavailable as error:
         remove_workdir(workdir)
         pytest.exit(str(error), returncode=2)
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        # pytest-xdist controller: it runs no test; each worker opens an engine of its own.
+        engine.close()
+        remove_workdir(workdir)
+        return
     config.stash[SESSION] = (workdir, engine)
 
 
@@ -32,8 +37,8 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
-    workdir, engine = config.stash[SESSION]
-    return f"activation engine: {engine.name} (ACTIVATION_ENGINE), dbt target '{engine.target}'"
+    engine = get_engine_name()
+    return f"activation engine: {engine} (ACTIVATION_ENGINE)"
 
 
 @pytest.fixture(scope="session")

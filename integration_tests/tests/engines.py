@@ -289,15 +289,19 @@ class PostgresEngine(Engine):
                 cursor.execute(f'drop schema if exists "{schema}" cascade')
 
     def close(self):
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        if self._con is None:
+            return
+        self._con.close()
+        self._con = None
+        try:
             admin = self._admin_connect()
-            try:
-                with admin.cursor() as cursor:
-                    cursor.execute(f'drop database if exists "{self.database}" with (force)')
-            finally:
-                admin.close()
+        except EngineUnavailable:
+            return  # the server went away; the next session drops the abandoned database
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute(f'drop database if exists "{self.database}" with (force)')
+        finally:
+            admin.close()
 
 
 # --------------------------------------------------------------------------- choice
@@ -305,10 +309,15 @@ class PostgresEngine(Engine):
 ENGINES = ("duckdb", "postgres", "spark")
 
 
+def get_engine_name() -> str:
+    """The engine named by ACTIVATION_ENGINE (default duckdb)."""
+    return os.environ.get("ACTIVATION_ENGINE", "duckdb").strip().lower() or "duckdb"
+
+
 def get_engine(workdir) -> Engine:
     """The engine named by ACTIVATION_ENGINE (default duckdb) for a session working in `workdir`.
     Raises EngineUnavailable (a one-line message) when it cannot be used."""
-    name = os.environ.get("ACTIVATION_ENGINE", "duckdb").strip().lower() or "duckdb"
+    name = get_engine_name()
     if name == "duckdb":
         return DuckDBEngine(workdir)
     if name == "postgres":
