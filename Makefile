@@ -12,13 +12,15 @@ DEMO_DB ?= demo/activation.duckdb
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help env demo test test-fast lint docs clean
+.PHONY: help env demo test test-fast test-postgres postgres lint docs clean
 
 help:
 	@echo "make demo   - create the environment, generate demo data, build all models into $(DEMO_DB)"
 	@echo "make test   - create the environment, lint SQL, run the whole test suite"
 	@echo "make lint   - sqlfluff lint of all models, ruff for the Python"
 	@echo "make docs   - dbt docs generate for the demo build"
+	@echo "make postgres      - install (apt-get, if missing) and start a local PostgreSQL for the package"
+	@echo "make test-postgres - run the whole test suite on PostgreSQL (start it with make postgres)"
 
 env: $(STAMP)
 
@@ -41,6 +43,15 @@ lint: env $(PROFILES_DIR)/profiles.yml
 
 test: lint
 	cd integration_tests && ../$(PY) -m pytest -p no:cacheprovider
+
+# A local server outside the repository (scripts/postgres.sh says where and how to connect).
+postgres:
+	bash scripts/postgres.sh
+
+# The same suite on PostgreSQL; ACTIVATION_PG_* variables point it at another server.
+# Stops with one line when the server cannot be reached.
+test-postgres: env
+	cd integration_tests && ACTIVATION_ENGINE=postgres ../$(PY) -m pytest -p no:cacheprovider
 
 docs: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) docs generate --profiles-dir $(PROFILES_DIR)

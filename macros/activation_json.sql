@@ -23,3 +23,42 @@
         )
     )
 {%- endmacro %}
+
+{% macro postgres__activation_json_is_valid(expr) -%}
+    {#- PostgreSQL 15 cannot test a cast without failing the query (pg_input_is_valid
+        and IS JSON arrive in 16), so the grammar is checked with regexes. Fast path: a
+        flat object of scalars, the usual shape of event properties, matched whole.
+        Otherwise every string literal becomes `~` (after any `~` outside strings became
+        the invalid `!`), every number and literal `0`, whitespace goes, and innermost
+        arrays and objects of those tokens are folded into `0` until none is left (a
+        recursive CTE, so any depth); the text is JSON exactly when one token remains.
+        Like the DuckDB check: trailing commas, NaN, Infinity, single quotes, leading
+        zeros and raw control characters in strings are invalid. -#}
+    {#- Block sets keep the backslashes as written (Jinja string literals would not). -#}
+    {%- set string %}"([^"\\\x01-\x1f]|\\(["\\/bfnrt]|u[0-9a-fA-F]{4}))*"{% endset -%}
+    {%- set scalar %}true|false|null|-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?{% endset -%}
+    {%- set ws = "[ \\t\\n\\r]*" -%}
+    {%- set member = string ~ ws ~ ":" ~ ws ~ "(" ~ string ~ "|" ~ scalar ~ ")" ~ ws -%}
+    {%- set flat_object = "^" ~ ws ~ "\\{" ~ ws ~ "(" ~ member ~ "(," ~ ws ~ member ~ ")*)?\\}" ~ ws ~ "$" -%}
+    {%- set container = "\\[([~0](,[~0])*)?\\]|\\{(~:[~0](,~:[~0])*)?\\}" -%}
+    case
+        when {{ expr }} is null then null
+        when {{ expr }} ~ '{{ flat_object }}' then true
+        else exists (
+            with recursive folds (doc) as (
+                select regexp_replace(
+                    regexp_replace(
+                        regexp_replace(translate({{ expr }}, '~', '!'), '{{ string }}', '~', 'g'),
+                        '{{ scalar }}', '0', 'g'
+                    ),
+                    '[ \t\n\r]+', '', 'g'
+                )
+                union all
+                select regexp_replace(folds.doc, '{{ container }}', '0', 'g')
+                from folds
+                where folds.doc ~ '{{ container }}'
+            )
+            select 1 from folds where folds.doc in ('0', '~')
+        )
+    end
+{%- endmacro %}

@@ -14,3 +14,26 @@
         the optimizer evaluates filters in. -#}
     case when json_valid({{ json_expr }}) then json_extract_string({{ json_expr }}, '$."' || {{ key_expr }} || '"') end
 {%- endmacro %}
+
+{% macro postgres__activation_json_extract_text(json_expr, key_expr) -%}
+    {#- Guarded by the strict check, so invalid text yields null instead of an error.
+        The `json` type (not jsonb) keeps numbers as written (`1.0` stays `1.0`) and, as
+        in the reference, the last of duplicate keys wins. Escapes inside a nested value
+        are kept as written. Postgres cannot turn `\u0000`
+        or an unpaired surrogate escape into text and would fail the query: a document
+        holding one yields null. -#}
+    {%- set bad_escape %}(^|[^\\])(\\\\)*(\\u(0000|[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F]))|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]){% endset -%}
+    {#- concat() is stable, not immutable: it keeps the planner from folding the cast of
+        a constant (a unit-test fixture row) before the validity check has run. -#}
+    {%- set document = "cast(concat(" ~ json_expr ~ ") as json)" -%}
+    case
+        when {{ activation_json_is_valid(json_expr) }} and not {{ json_expr }} ~ '{{ bad_escape }}'
+            then case
+                {#- Nested values as compact JSON text, as DuckDB and the reference give them:
+                    whitespace outside string literals removed. #}
+                when json_typeof({{ document }} -> {{ key_expr }}) in ('object', 'array')
+                    then regexp_replace({{ document }} ->> {{ key_expr }}, '("([^"\\]|\\.)*")|[ \t\n\r]+', '\1', 'g')
+                else {{ document }} ->> {{ key_expr }}
+            end
+    end
+{%- endmacro %}

@@ -39,3 +39,41 @@
                 )
     end
 {%- endmacro %}
+
+{% macro postgres__activation_parse_timestamp(expr) -%}
+    {#- Postgres has no try_cast, so nothing may be cast before it is known to be valid:
+        the layout is checked with a regex, then the day against the month's length
+        (leap years included), and only then is the text cast. Nested CASEs keep that
+        order, also when the planner folds a constant input. The offset is subtracted by
+        hand, so the session time zone plays no part. -#}
+    {%- set text_value = activation_clean_text(expr) -%}
+    {%- set year = "cast(substr(" ~ text_value ~ ", 1, 4) as integer)" -%}
+    {%- set month = "cast(substr(" ~ text_value ~ ", 6, 2) as integer)" -%}
+    {%- set day = "cast(substr(" ~ text_value ~ ", 9, 2) as integer)" -%}
+    {#- Layout is fixed by the pattern: 19 characters of date and time, then an optional
+        fraction, then an optional offset. -#}
+    {%- set tail = "substr(" ~ text_value ~ ", 20)" -%}
+    {%- set local_text = "replace(left(" ~ text_value ~ ", 19), 'T', ' ') || coalesce(substring(" ~ tail ~ " from '^[.][0-9]{1,6}'), '')" -%}
+    {%- set offset_digits = "replace(coalesce(substring(" ~ tail ~ " from '[+-][0-9]{2}(?::?[0-9]{2})?$'), ''), ':', '')" -%}
+    case
+        when {{ text_value }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?$'
+            then case
+                when {{ year }} >= 1
+                    and {{ day }} <= case
+                        when {{ month }} = 2 and {{ year }} % 4 = 0 and ({{ year }} % 100 <> 0 or {{ year }} % 400 = 0) then 29
+                        when {{ month }} = 2 then 28
+                        when {{ month }} in (4, 6, 9, 11) then 30
+                        else 31
+                    end
+                    then cast({{ local_text }} as timestamp)
+                        - interval '1 minute' * (
+                            case when {{ offset_digits }} = '' then 0 else
+                                (case when left({{ offset_digits }}, 1) = '-' then -1 else 1 end) * (
+                                    cast(substr({{ offset_digits }}, 2, 2) as integer) * 60
+                                    + case when length({{ offset_digits }}) = 5 then cast(substr({{ offset_digits }}, 4, 2) as integer) else 0 end
+                                )
+                            end
+                        )
+            end
+    end
+{%- endmacro %}

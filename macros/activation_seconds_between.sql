@@ -10,3 +10,9 @@
 {% macro duckdb__activation_seconds_between(start_expr, end_expr) -%}
     (epoch_us({{ end_expr }}) - epoch_us({{ start_expr }})) / 1000000.0
 {%- endmacro %}
+
+{% macro postgres__activation_seconds_between(start_expr, end_expr) -%}
+    {#- The interval's epoch is exact (numeric); cast to double as on DuckDB, so the
+        marts' column types are the same on both engines. -#}
+    cast(extract(epoch from ({{ end_expr }} - {{ start_expr }})) as double precision)
+{%- endmacro %}

@@ -14,3 +14,23 @@
             then try_cast(try_cast({{ expr }} as double) as integer)
     end
 {%- endmacro %}
+
+{% macro postgres__activation_try_cast_integer(expr) -%}
+    {#- No try_cast: the text must look like a number before it is cast. Read as a
+        double like DuckDB's try_cast, whole and inside the integer range, else null.
+        The exponent is capped at 4 digits so the numeric cast cannot overflow, and the
+        magnitude is checked on the numeric before the cast to double. -#}
+    case
+        when trim({{ expr }}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,4})?$'
+            then case
+                when cast(trim({{ expr }}) as numeric) = 0 then 0
+                when abs(cast(trim({{ expr }}) as numeric)) between 0.5 and 2147483648
+                    then case
+                        when cast(cast(trim({{ expr }}) as numeric) as double precision)
+                            = floor(cast(cast(trim({{ expr }}) as numeric) as double precision))
+                            and cast(cast(trim({{ expr }}) as numeric) as double precision) between -2147483648 and 2147483647
+                            then cast(cast(cast(trim({{ expr }}) as numeric) as double precision) as integer)
+                    end
+            end
+    end
+{%- endmacro %}

@@ -6,12 +6,42 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from engines import EngineUnavailable, get_engine, get_engine_name  # noqa: E402
 from harness import DbtBuilder, make_workdir, remove_workdir  # noqa: E402
+
+SESSION = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config):
+    """Open the session's engine (ACTIVATION_ENGINE, default duckdb) before any test runs,
+    so an unreachable database stops the run with one line saying what to do."""
+    workdir = make_workdir()
+    try:
+        engine = get_engine(workdir)
+    except EngineUnavailable as error:
+        remove_workdir(workdir)
+        pytest.exit(str(error), returncode=2)
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        # pytest-xdist controller: it runs no test; each worker opens an engine of its own.
+        engine.close()
+        remove_workdir(workdir)
+        return
+    config.stash[SESSION] = (workdir, engine)
+
+
+def pytest_unconfigure(config):
+    workdir, engine = config.stash.get(SESSION, (None, None))
+    if engine is not None:
+        engine.close()
+        remove_workdir(workdir)
+
+
+def pytest_report_header(config):
+    engine = get_engine_name()
+    return f"activation engine: {engine} (ACTIVATION_ENGINE)"
 
 
 @pytest.fixture(scope="session")
-def dbt_builder():
-    workdir = make_workdir()
-    builder = DbtBuilder(workdir)
-    yield builder
-    remove_workdir(workdir)
+def dbt_builder(pytestconfig):
+    workdir, engine = pytestconfig.stash[SESSION]
+    return DbtBuilder(workdir, engine=engine)

@@ -1,9 +1,11 @@
 """Build the package on given raw rows and read its marts back.
 
-Each build writes the raw tables into a fresh DuckDB file, runs dbt in-process on
-the `integration_tests` project (which installs the package with `local: ../`) and
-returns the marts as lists of dicts. The raw milestone configuration is read through
-the package's source vars, exactly as a user's own tables would be.
+Each build writes the raw tables through the session's engine (engines.py: DuckDB by
+default, PostgreSQL or Spark with ACTIVATION_ENGINE), runs dbt in-process on the
+`integration_tests` project (which installs the package with `local: ../`) with the
+engine's target, and returns the marts as lists of dicts. The raw milestone
+configuration is read through the package's source vars, exactly as a user's own
+tables would be.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
+from engines import Engine, get_engine
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -117,40 +119,26 @@ def requirement(milestone_id, event_name, min_count=1, path_id=1, property_key=N
             "min_count": min_count, "property_key": property_key, "property_value": property_value}
 
 
-def write_raw_tables(database_path, dataset: Dataset, schema="raw"):
-    con = duckdb.connect(str(database_path))
-    try:
-        con.execute(f"create schema if not exists {schema}")
-        for table, rows in dataset.tables().items():
-            columns = RAW_COLUMNS[table]
-            ddl = ", ".join(f"{name} {type_}" for name, type_ in columns.items())
-            con.execute(f"create or replace table {schema}.{table} ({ddl})")
-            if rows:
-                placeholders = ", ".join("?" for _ in columns)
-                con.executemany(
-                    f"insert into {schema}.{table} values ({placeholders})",
-                    [[row.get(name) for name in columns] for row in rows],
-                )
-    finally:
-        con.close()
+def write_raw_tables(engine: Engine, dataset: Dataset, schema="raw"):
+    """Replace the raw tables with the dataset's rows."""
+    engine.write_raw_tables(
+        {table: (RAW_COLUMNS[table], rows) for table, rows in dataset.tables().items()}, schema=schema)
 
 
 class DbtBuilder:
-    """Runs dbt in-process against a DuckDB file; one instance per test session."""
+    """Runs dbt in-process against the session's engine; one instance per test session."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, engine: Engine | None = None):
         from dbt.cli.main import dbtRunner
 
         self.workdir = Path(workdir)
-        self.database_path = self.workdir / "activation.duckdb"
+        self.engine = engine if engine is not None else get_engine(self.workdir)
         self.runner = dbtRunner()
         self._deps_done = False
         self._seeded = False
 
     def _invoke(self, args):
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-        os.environ["ACTIVATION_DUCKDB_PATH"] = str(self.database_path)
+        os.environ.update(self.engine.dbt_env())
         common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
         if args[0] != "deps":
             # Each test session keeps dbt's artefacts in its own folder, one target folder
@@ -158,16 +146,14 @@ class DbtBuilder:
             # keeping one parse cache per set lets repeated var sets skip that.
             vars_text = args[args.index("--vars") + 1] if "--vars" in args else ""
             vars_key = hashlib.sha1(vars_text.encode()).hexdigest()[:12]
-            common += ["--target-path", str(self.workdir / f"target-{vars_key}"),
+            common += ["--target", self.engine.target,
+                       "--target-path", str(self.workdir / f"target-{vars_key}"),
                        "--log-path", str(self.workdir / "logs")]
+        self.engine.before_invoke()
         try:
             result = self.runner.invoke(args[:1] + common + args[1:])
         finally:
-            # Release the file so the test can open it with its own connection.
-            env = DuckDBConnectionManager._ENV
-            if env is not None:
-                env.close()
-                DuckDBConnectionManager._ENV = None
+            self.engine.after_invoke()
         return result
 
     def deps(self):
@@ -183,7 +169,7 @@ class DbtBuilder:
         By default every incremental model is rebuilt in full (`--full-refresh`), so
         nothing of an earlier build in the same database carries over."""
         self.deps()
-        write_raw_tables(self.database_path, dataset)
+        write_raw_tables(self.engine, dataset)
         all_vars = dict(BASE_VARS)
         all_vars.update(vars or {})
         if not self._seeded:
@@ -258,13 +244,15 @@ class DbtBuilder:
         return result
 
     def query(self, sql):
-        con = duckdb.connect(str(self.database_path), read_only=True)
-        try:
-            cursor = con.execute(sql)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor.fetchall()]
-        finally:
-            con.close()
+        return self.engine.query(sql)
+
+    def reset(self):
+        """Drop everything built so far (the next build seeds again)."""
+        self.engine.reset()
+        self._seeded = False
+
+    def close(self):
+        self.engine.close()
 
     def read_marts(self):
         return {
@@ -279,7 +267,9 @@ class DbtBuilder:
         }
 
     def read_bi_marts(self):
-        return {name: self.query(f"select * from {MART_SCHEMA}.activation_{name}") for name in BI_MART_KEYS}
+        # Ordered by key: a table's scan order is not defined on every engine.
+        return {name: self.query(f"select * from {MART_SCHEMA}.activation_{name} order by {', '.join(key)}")
+                for name, key in BI_MART_KEYS.items()}
 
 
 # --------------------------------------------------------------------------- comparison

@@ -33,11 +33,29 @@ def read_seed(name):
     return rows
 
 
+def generated_tables(path):
+    """The generator's raw tables as written to the DuckDB file `path`: {table: (columns, rows)}."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {}
+        for table in ("users", "events"):
+            cursor = con.execute(f"select * from raw.{table}")
+            names = [d[0] for d in cursor.description]
+            tables[table] = ({name: "varchar" for name in names}, [dict(zip(names, row)) for row in cursor.fetchall()])
+        return tables
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
-def generated_build(dbt_builder):
+def generated_build(dbt_builder, tmp_path_factory):
     dbt_builder.deps()
-    path = dbt_builder.database_path
+    # The generator writes DuckDB (or CSV); its tables are then loaded into the session's engine.
+    path = tmp_path_factory.mktemp("generated") / "generated.duckdb"
     subprocess.run([sys.executable, str(GENERATOR), *SIZE, "--duckdb", str(path), "--quiet"], check=True)
+    dbt_builder.engine.write_raw_tables(generated_tables(path))
     generator_vars = json.loads(subprocess.run(
         [sys.executable, str(GENERATOR), *SIZE, "--print-vars"], check=True, capture_output=True,
         text=True).stdout)

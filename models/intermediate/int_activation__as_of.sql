@@ -20,9 +20,9 @@ final as (
     select
         case
             when as_of_at is null
-                then {{ activation_raise_error(
+                then cast({{ activation_raise_error(
                     "activation_as_of = '" ~ as_of_var ~ "' is not a timestamp. Fix: use ISO format such as 2025-10-01 or 2025-10-01T00:00:00Z."
-                ) }}
+                ) }} as {{ dbt.type_timestamp() }})
             else as_of_at
         end as as_of_at,
         'var' as as_of_source
@@ -52,9 +52,9 @@ final as (
     select
         case
             when event_rows > 0 and latest_event_at is null
-                then {{ activation_raise_error(
+                then cast({{ activation_raise_error(
                     "No event has a valid timestamp and activation_as_of is not set. Fix: check the events timestamp column (var activation_event_timestamp_column) or set var activation_as_of."
-                ) }}
+                ) }} as {{ dbt.type_timestamp() }})
             else latest_event_at
         end as as_of_at,
         'latest_event' as as_of_source

@@ -81,7 +81,7 @@ final as (
         count(*) as cohort_users,
         count(case when is_eligible then 1 end) as eligible_users,
         count(case when is_eligible and is_completed then 1 end) as completed_users,
-        count(case when is_eligible and is_completed then 1 end) * 1.0
+        cast(count(case when is_eligible and is_completed then 1 end) as {{ activation_type_double() }})
         / nullif(count(case when is_eligible then 1 end), 0) as completion_rate,
         count(case when is_eligible then 1 end) = count(*) as is_mature,
         max(as_of) as as_of

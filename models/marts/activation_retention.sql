@@ -53,7 +53,7 @@ final as (
         count(*) as activated_users,
         count(case when is_eligible then 1 end) as eligible_users,
         count(case when is_eligible and is_retained then 1 end) as retained_users,
-        count(case when is_eligible and is_retained then 1 end) * 1.0
+        cast(count(case when is_eligible and is_retained then 1 end) as {{ activation_type_double() }})
         / nullif(count(case when is_eligible then 1 end), 0) as retention_rate,
         count(case when is_eligible then 1 end) = count(*) as is_mature,
         max(as_of) as as_of
