@@ -81,6 +81,13 @@ class Engine:
         """Rows as dicts of plain Python values (see `normalise_value`)."""
         raise NotImplementedError
 
+    def list_tables(self, schema: str) -> list[str]:
+        """Names of the tables (not views) in `schema`, sorted."""
+        rows = self.query(
+            "select table_name from information_schema.tables "
+            f"where table_schema = '{schema}' and table_type = 'BASE TABLE' order by table_name")
+        return [row["table_name"] for row in rows]
+
     def reset(self) -> None:
         """Drop every schema a build creates, for a fresh state."""
         raise NotImplementedError

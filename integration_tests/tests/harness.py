@@ -188,20 +188,12 @@ class DbtBuilder:
     def load(self, dataset: Dataset):
         """Replace the raw tables with `dataset` (no dbt run)."""
         self.deps()
-        write_raw_tables(self.database_path, dataset)
+        write_raw_tables(self.engine, dataset)
 
     def append_events(self, rows):
         """Append rows to the raw events table, as a pipeline's next load would."""
-        if not rows:
-            return
-        columns = RAW_COLUMNS["events"]
-        con = duckdb.connect(str(self.database_path))
-        try:
-            placeholders = ", ".join("?" for _ in columns)
-            con.executemany(f"insert into raw.events values ({placeholders})",
-                            [[row.get(name) for name in columns] for row in rows])
-        finally:
-            con.close()
+        if rows:
+            self.engine.append_raw_rows("events", RAW_COLUMNS["events"], rows)
 
     def run_models(self, vars=None, full_refresh=False, command="run"):
         """Run dbt on the raw tables as they are (incrementally unless `full_refresh`)."""
@@ -218,11 +210,8 @@ class DbtBuilder:
 
     def read_all_marts(self):
         """Every table in the marts schema, rows sorted, as {table_name: [row dicts]}."""
-        names = [r["table_name"] for r in self.query(
-            "select table_name from information_schema.tables "
-            f"where table_schema = '{MART_SCHEMA}' and table_type = 'BASE TABLE' order by table_name")]
         marts = {}
-        for name in names:
+        for name in self.engine.list_tables(MART_SCHEMA):
             rows = self.query(f"select * from {MART_SCHEMA}.{name}")
             marts[name] = sorted(rows, key=lambda row: [(v is None, str(v)) for v in row.values()])
         return marts
@@ -366,6 +355,48 @@ def assert_bi_marts_match_reference(marts, ref):
         assert_rows_match(marts[name], expected, key=key, columns=columns, label=f"activation_{name}")
     handoff_ids = [r["handoff_id"] for r in marts["pql_handoffs"]]
     assert len(handoff_ids) == len(set(handoff_ids)), "activation_pql_handoffs: handoff_id not unique"
+
+
+def _sort_value(value):
+    """A sort key for one value that lines up equal values across builds and engines:
+    numbers of any type by value (floats rounded), datetimes without time zone."""
+    if isinstance(value, bool) or value is None:
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", round(float(value), 6))
+    if isinstance(value, dt.datetime):
+        return ("datetime", value.replace(tzinfo=None).isoformat())
+    return (type(value).__name__, str(value))
+
+
+def assert_same_tables(actual_marts, expected_marts, skipped=None, rel_tol=1e-9, label="actual"):
+    """Two builds' marts ({table: rows}) hold the same rows, in any order. Float columns
+    compare to `rel_tol` relative (sums may be added in another order); `skipped`
+    ({table: {columns}}) leaves bookkeeping columns out."""
+    incremental, full = actual_marts, expected_marts
+    assert sorted(incremental) == sorted(full), f"different tables: {sorted(incremental)} vs {sorted(full)}"
+    problems = []
+    for name in sorted(full):
+        skipped_columns = (skipped or {}).get(name, set())
+
+        def prepared(rows, skipped_columns=skipped_columns):
+            kept = [{k: v for k, v in row.items() if k not in skipped_columns} for row in rows]
+            return sorted(kept, key=lambda row: [(row[k] is None, _sort_value(row[k])) for k in sorted(row)])
+
+        inc_rows, full_rows = prepared(incremental[name]), prepared(full[name])
+        if len(inc_rows) != len(full_rows):
+            problems.append(f"{name}: {len(inc_rows)} rows ({label}), {len(full_rows)} expected")
+            continue
+        for inc, ref in zip(inc_rows, full_rows):
+            for column, expected in ref.items():
+                actual = inc.get(column)
+                numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (actual, expected))
+                same = (math.isclose(actual, expected, rel_tol=rel_tol, abs_tol=rel_tol)
+                        if numbers and float in (type(actual), type(expected)) else actual == expected)
+                if not same:
+                    problems.append(f"{name}.{column}: {label} {actual!r}, expected {expected!r} in {ref}")
+                    break
+    assert not problems, "\n".join(problems[:10])
 
 
 def make_workdir():

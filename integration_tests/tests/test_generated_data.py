@@ -62,7 +62,8 @@ def generated_build(dbt_builder, tmp_path_factory):
     vars = dict(generator_vars, activation_source_schema="raw",
                 activation_user_passthrough_columns=BASE_VARS["activation_user_passthrough_columns"])
     dbt_builder.run_dbt(["seed", "--vars", json.dumps(vars), "--quiet"])
-    dbt_builder.run_dbt(["build", "--exclude", "resource_type:seed", "--vars", json.dumps(vars), "--quiet"])
+    dbt_builder.run_dbt(["build", "--exclude", "resource_type:seed", "--vars", json.dumps(vars), "--quiet",
+                        "--full-refresh"])
     raw_users = dbt_builder.query("select * from raw.users")
     raw_events = dbt_builder.query("select * from raw.events")
     return dbt_builder.read_marts(), raw_users, raw_events, vars

@@ -20,7 +20,6 @@ import copy
 import csv
 import datetime as dt
 import json
-import math
 import os
 import random
 import subprocess
@@ -28,7 +27,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import Dataset
+from harness import Dataset, assert_same_tables
 from reference.activation_reference import parse_timestamp
 from test_generated_data import read_seed
 
@@ -130,39 +129,6 @@ def plan_batches(events, rng, lookback_days=LOOKBACK_DAYS):
     return batches
 
 
-def _normalise(value):
-    if isinstance(value, float):
-        return ("float", round(value, 9))
-    if isinstance(value, dt.datetime):
-        return ("datetime", value.replace(tzinfo=None).isoformat())
-    return (type(value).__name__, value if value is None or isinstance(value, (int, str, bool)) else str(value))
-
-
-def assert_same_tables(incremental, full):
-    assert sorted(incremental) == sorted(full), "the two builds made different tables"
-    problems = []
-    for name in sorted(full):
-        skipped = BOOKKEEPING_COLUMNS.get(name, set())
-
-        def prepared(rows, skipped=skipped):
-            kept = [{k: v for k, v in row.items() if k not in skipped} for row in rows]
-            return sorted(kept, key=lambda row: [(v is None, repr(_normalise(v))) for v in row.values()])
-
-        inc_rows, full_rows = prepared(incremental[name]), prepared(full[name])
-        if len(inc_rows) != len(full_rows):
-            problems.append(f"{name}: {len(inc_rows)} rows incrementally, {len(full_rows)} in full")
-            continue
-        for inc, ref in zip(inc_rows, full_rows):
-            for column, expected in ref.items():
-                actual = inc.get(column)
-                same = (math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
-                        if isinstance(expected, float) and isinstance(actual, float) else actual == expected)
-                if not same:
-                    problems.append(f"{name}.{column}: incremental {actual!r}, full {expected!r} in {ref}")
-                    break
-    assert not problems, "\n".join(problems[:10])
-
-
 def build_in_batches(builder, dataset, batches, vars):
     first = copy.copy(dataset)
     first.events = list(batches[0])
@@ -205,7 +171,7 @@ def test_incremental_batches_equal_full_refresh(dbt_builder, datasets, full_buil
     incremental = build_in_batches(dbt_builder, dataset, batches, vars)
     late = incremental["activation_late_events"][0]
     assert late["late_event_rows"] == 0 and late["stale_unknown_user_rows"] == 0, late
-    assert_same_tables(incremental, expected)
+    assert_same_tables(incremental, expected, skipped=BOOKKEEPING_COLUMNS)
 
 
 def test_event_older_than_lookback_is_reported_then_applied_by_full_refresh(dbt_builder, datasets):
@@ -231,7 +197,7 @@ def test_event_older_than_lookback_is_reported_then_applied_by_full_refresh(dbt_
     whole.events = [*dataset.events, late_row]
     dbt_builder.load(whole)
     dbt_builder.run_models(vars, full_refresh=True)
-    assert_same_tables(refreshed, dbt_builder.read_all_marts())
+    assert_same_tables(refreshed, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)
 
 
 def test_milestone_configuration_change_rebuilds_derived_models(dbt_builder, datasets):
@@ -248,4 +214,4 @@ def test_milestone_configuration_change_rebuilds_derived_models(dbt_builder, dat
     dbt_builder.run_models(vars)
     incremental = dbt_builder.read_all_marts()
     dbt_builder.run_models(vars, full_refresh=True)
-    assert_same_tables(incremental, dbt_builder.read_all_marts())
+    assert_same_tables(incremental, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)
