@@ -11,3 +11,7 @@
 {% macro duckdb__activation_raise_error(message) -%}
     error('{{ message | replace("'", "''") }}')
 {%- endmacro %}
+
+{% macro spark__activation_raise_error(message) -%}
+    raise_error('{{ message | replace("\\", "\\\\") | replace("'", "\\'") }}')
+{%- endmacro %}

@@ -10,3 +10,7 @@
 {% macro duckdb__activation_seconds_between(start_expr, end_expr) -%}
     (epoch_us({{ end_expr }}) - epoch_us({{ start_expr }})) / 1000000.0
 {%- endmacro %}
+
+{% macro spark__activation_seconds_between(start_expr, end_expr) -%}
+    cast(unix_micros({{ end_expr }}) - unix_micros({{ start_expr }}) as double) / 1000000
+{%- endmacro %}
