@@ -38,7 +38,7 @@ classified as (
             when events.row_problem is not null then events.row_problem
             when
                 events.event_at
-                > {{ dbt.dateadd('hour', var('activation_future_tolerance_hours', 24), 'as_of.as_of_at') }}
+                > {{ activation_dateadd('hour', var('activation_future_tolerance_hours', 24), 'as_of.as_of_at') }}
                 then 'future_timestamp'
             when not events.is_properties_valid then 'invalid_properties_json'
             when users.user_id is null then 'unknown_user'

@@ -62,9 +62,9 @@ flagged as (
 
     select
         *,
-        {{ dbt.dateadd('second', 'window_seconds', 'user_created_at') }} <= as_of as is_eligible,
+        {{ activation_dateadd('second', 'window_seconds', 'user_created_at') }} <= as_of as is_eligible,
         is_within_timeframe
-        and reached_at <= {{ dbt.dateadd('second', 'window_seconds', 'user_created_at') }} as is_completed
+        and reached_at <= {{ activation_dateadd('second', 'window_seconds', 'user_created_at') }} as is_completed
 
     from user_windows
 
@@ -81,7 +81,7 @@ final as (
         count(*) as cohort_users,
         count(case when is_eligible then 1 end) as eligible_users,
         count(case when is_eligible and is_completed then 1 end) as completed_users,
-        count(case when is_eligible and is_completed then 1 end) * 1.0
+        cast(count(case when is_eligible and is_completed then 1 end) as {{ activation_type_double() }})
         / nullif(count(case when is_eligible then 1 end), 0) as completion_rate,
         count(case when is_eligible then 1 end) = count(*) as is_mature,
         max(as_of) as as_of

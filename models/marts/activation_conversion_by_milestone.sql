@@ -41,8 +41,8 @@ final as (
         grouped.highest_level_reached,
         grouped.users,
         grouped.converted_users,
-        grouped.converted_users * 1.0 / nullif(grouped.users, 0) as conversion_rate,
-        grouped.users * 1.0 / sum(grouped.users) over () as share_of_users,
+        cast(grouped.converted_users as {{ activation_type_double() }}) / nullif(grouped.users, 0) as conversion_rate,
+        cast(grouped.users as {{ activation_type_double() }}) / sum(grouped.users) over () as share_of_users,
         as_of.as_of_at as as_of
 
     from grouped

@@ -111,9 +111,10 @@ final as (
         with_entries.cohort_users,
         with_entries.entered_users,
         with_entries.completed_users,
-        (with_entries.entered_users - with_entries.completed_users) * 1.0
+        cast(with_entries.entered_users - with_entries.completed_users as {{ activation_type_double() }})
         / nullif(with_entries.entered_users, 0) as drop_off_rate,
-        with_entries.completed_users * 1.0 / nullif(with_entries.cohort_users, 0) as conversion_from_start,
+        cast(with_entries.completed_users as {{ activation_type_double() }})
+        / nullif(with_entries.cohort_users, 0) as conversion_from_start,
         with_entries.median_hours_from_previous_step,
         with_entries.mean_hours_from_previous_step,
         as_of.as_of_at as as_of

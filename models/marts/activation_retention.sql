@@ -30,9 +30,9 @@ activated as (
         cast({{ dbt.date_trunc(var('activation_cohort_grain', 'week'), 'users.activated_at') }} as date)
             as activation_cohort_date,
         windows.window_days,
-        {{ dbt.dateadd('day', 'windows.window_days', 'users.activated_at') }} <= users.as_of as is_eligible,
+        {{ activation_dateadd('day', 'windows.window_days', 'users.activated_at') }} <= users.as_of as is_eligible,
         engagement.first_activity_after_activation_at
-        <= {{ dbt.dateadd('day', 'windows.window_days', 'users.activated_at') }} as is_retained,
+        <= {{ activation_dateadd('day', 'windows.window_days', 'users.activated_at') }} as is_retained,
         users.as_of
 
     from users
@@ -51,7 +51,7 @@ final as (
         count(*) as activated_users,
         count(case when is_eligible then 1 end) as eligible_users,
         count(case when is_eligible and is_retained then 1 end) as retained_users,
-        count(case when is_eligible and is_retained then 1 end) * 1.0
+        cast(count(case when is_eligible and is_retained then 1 end) as {{ activation_type_double() }})
         / nullif(count(case when is_eligible then 1 end), 0) as retention_rate,
         count(case when is_eligible then 1 end) = count(*) as is_mature,
         max(as_of) as as_of
