@@ -206,3 +206,11 @@ class SparkEngine(Engine):
         if self._spark is not None:
             self._spark.stop()
             self._spark = None
+
+
+if __name__ == "__main__":
+    # `python engine_spark.py`: exit 0 silently when Java is fine, else print the one line.
+    problem = java_problem()
+    if problem:
+        print(problem)
+        sys.exit(1)
