@@ -160,10 +160,7 @@ class SparkEngine(Engine):
     # ------------------------------------------------------------------ raw tables
 
     def _frame(self, columns, rows):
-        from pyspark.sql.types import _parse_datatype_string
-
-        schema = _parse_datatype_string(
-            ", ".join(f"`{name}`: {SPARK_TYPES[type_.lower()]}" for name, type_ in columns.items()))
+        schema = ", ".join(f"`{name}` {SPARK_TYPES[type_.lower()]}" for name, type_ in columns.items())
         data = [tuple(_coerce(row.get(name), type_) for name, type_ in columns.items()) for row in rows]
         return self.spark.createDataFrame(data, schema=schema)
 
