@@ -62,3 +62,23 @@
         )
     end
 {%- endmacro %}
+
+{% macro spark__activation_json_is_valid(expr) -%}
+    {#- Spark's JSON reader (Jackson) with the lenient options switched off: NaN /
+        Infinity and single quotes are refused; trailing commas, comments, unquoted
+        names, leading zeros and raw control characters are refused by default. The text
+        is parsed as the only element of an array so that any JSON value (not only an
+        object) is accepted. The reader ignores anything after the first complete value,
+        so the text is parsed a second time with a sentinel element appended: a valid
+        value gives one element, then two; text that closes the array early (`1] [2`)
+        gives the same count both times. -#}
+    {%- set options = "map('allowNonNumericNumbers', 'false', 'allowSingleQuotes', 'false')" -%}
+    case
+        when {{ expr }} is not null
+            then coalesce(
+                size(from_json(concat('[', {{ expr }}, ']'), 'array<string>', {{ options }})) = 1
+                and size(from_json(concat('[', {{ expr }}, ',0]'), 'array<string>', {{ options }})) = 2,
+                false
+            )
+    end
+{%- endmacro %}

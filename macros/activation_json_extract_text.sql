@@ -37,3 +37,19 @@
             end
     end
 {%- endmacro %}
+
+{% macro spark__activation_json_extract_text(json_expr, key_expr) -%}
+    {#- get_json_object with the key in brackets (`$['key']`), so keys with dots or
+        spaces work; a key holding a single quote falls back to `$.key`. Numbers come
+        back as Spark's JSON writer prints them (`1.50` -> `1.5`), as on DuckDB. -#}
+    case
+        when {{ activation_json_is_valid(json_expr) }}
+            then get_json_object(
+                {{ json_expr }},
+                case
+                    when instr({{ key_expr }}, chr(39)) = 0 then concat('$[', chr(39), {{ key_expr }}, chr(39), ']')
+                    else concat('$.', {{ key_expr }})
+                end
+            )
+    end
+{%- endmacro %}

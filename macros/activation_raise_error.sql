@@ -19,3 +19,7 @@
         type its context needs. -#}
     cast(cast(concat('{{ message | replace("'", "''") }}') as integer) as text)
 {%- endmacro %}
+
+{% macro spark__activation_raise_error(message) -%}
+    raise_error('{{ message | replace("\\", "\\\\") | replace("'", "\\'") }}')
+{%- endmacro %}

@@ -16,3 +16,7 @@
         marts' column types are the same on both engines. -#}
     cast(extract(epoch from ({{ end_expr }} - {{ start_expr }})) as double precision)
 {%- endmacro %}
+
+{% macro spark__activation_seconds_between(start_expr, end_expr) -%}
+    cast(unix_micros({{ end_expr }}) - unix_micros({{ start_expr }}) as double) / 1000000
+{%- endmacro %}

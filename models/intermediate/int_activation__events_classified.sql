@@ -57,7 +57,7 @@ classified as (
             {%- if as_of_var %}
             when
                 events.event_at
-                > {{ dbt.dateadd('hour', var('activation_future_tolerance_hours', 24), 'as_of.as_of_at') }}
+                > {{ activation_dateadd('hour', var('activation_future_tolerance_hours', 24), 'as_of.as_of_at') }}
                 then 'future_timestamp'
             {%- endif %}
             when not events.is_properties_valid then 'invalid_properties_json'

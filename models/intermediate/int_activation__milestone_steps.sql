@@ -15,7 +15,7 @@ numbered as (
         milestone_id,
         milestone_level,
         timeframe_seconds,
-        row_number() over (order by milestone_level, milestone_id) as step_number
+        cast(row_number() over (order by milestone_level, milestone_id) as {{ dbt.type_bigint() }}) as step_number
 
     from milestones
 

@@ -120,10 +120,10 @@ scores as (
         change_date,
         cast(count(*) as {{ dbt.type_int() }}) as milestones_counted,
         sum(contribution) as pql_score,
-        {{ dbt.listagg(
+        {{ activation_listagg(
             'case when contribution_rank <= 3 then milestone_id end',
             "', '",
-            'order by contribution_rank'
+            'contribution_rank'
         ) }} as top_milestones,
         max(case when reached_date = change_date then reached_at end) as last_reached_at
 

@@ -40,8 +40,8 @@ windowed_activity as (
     select
         daily_activity.*,
         users.activated_at,
-        {{ dbt.dateadd('day', 7, 'users.activated_at') }} as day_7_at,
-        {{ dbt.dateadd('day', 30, 'users.activated_at') }} as day_30_at
+        {{ activation_dateadd('day', 7, 'users.activated_at') }} as day_7_at,
+        {{ activation_dateadd('day', 30, 'users.activated_at') }} as day_30_at
 
     from daily_activity
     inner join users

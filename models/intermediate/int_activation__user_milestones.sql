@@ -37,7 +37,7 @@ grid as (
         milestones.milestone_weight,
         milestones.is_activation_milestone,
         milestones.timeframe_seconds,
-        {{ dbt.dateadd('second', 'milestones.timeframe_seconds', 'users.created_at') }} as deadline_at,
+        {{ activation_dateadd('second', 'milestones.timeframe_seconds', 'users.created_at') }} as deadline_at,
         reaches.reached_at,
         reaches.reached_path_id,
         as_of.as_of_at

@@ -62,9 +62,9 @@ flagged as (
 
     select
         *,
-        {{ dbt.dateadd('second', 'window_seconds', 'user_created_at') }} <= as_of as is_eligible,
+        {{ activation_dateadd('second', 'window_seconds', 'user_created_at') }} <= as_of as is_eligible,
         is_within_timeframe
-        and reached_at <= {{ dbt.dateadd('second', 'window_seconds', 'user_created_at') }} as is_completed
+        and reached_at <= {{ activation_dateadd('second', 'window_seconds', 'user_created_at') }} as is_completed
 
     from user_windows
 

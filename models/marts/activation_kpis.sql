@@ -113,11 +113,11 @@ user_facts as (
         cast({{ dbt.date_trunc(period, 'users.created_at') }} as date) as signup_period,
         cast({{ dbt.date_trunc(period, 'users.activated_at') }} as date) as activation_period,
         users.is_activated,
-        {{ dbt.dateadd('second', 'activation_windows.activation_window_seconds', 'users.created_at') }}
+        {{ activation_dateadd('second', 'activation_windows.activation_window_seconds', 'users.created_at') }}
         <= as_of.as_of_at as is_activation_decided,
         users.time_to_first_value_hours,
         first_step.is_within_timeframe as is_first_step_reached,
-        {{ dbt.dateadd('second', 'first_step.timeframe_seconds', 'users.created_at') }}
+        {{ activation_dateadd('second', 'first_step.timeframe_seconds', 'users.created_at') }}
         <= as_of.as_of_at as is_first_step_decided,
         velocity_pairs.velocity_hours_sum,
         coalesce(velocity_pairs.velocity_pairs, 0) as velocity_pairs,
@@ -125,8 +125,8 @@ user_facts as (
         engagement.invites_sent,
         engagement.invited_signups,
         users.status = '{{ top_status }}' as is_top_status,
-        {{ dbt.dateadd('day', 7, 'users.activated_at') }} <= as_of.as_of_at as is_d7_decided,
-        {{ dbt.dateadd('day', 30, 'users.activated_at') }} <= as_of.as_of_at as is_d30_decided,
+        {{ activation_dateadd('day', 7, 'users.activated_at') }} <= as_of.as_of_at as is_d7_decided,
+        {{ activation_dateadd('day', 30, 'users.activated_at') }} <= as_of.as_of_at as is_d30_decided,
         engagement.is_retained_d7,
         engagement.is_retained_d30
 
@@ -264,21 +264,21 @@ period_values as (
 {%- set double = activation_type_double() -%}
 {%- set kpi_formulas = [
     ('activation_rate', 'activation_numerator', 'activation_denominator',
-        'activation_numerator * 1.0 / nullif(activation_denominator, 0)'),
+        'cast(activation_numerator as ' ~ double ~ ') / nullif(activation_denominator, 0)'),
     ('ttfv_median_hours', 'null', 'ttfv_count', 'ttfv_median'),
     ('ttfv_mean_hours', 'ttfv_sum', 'ttfv_count', 'ttfv_sum / nullif(ttfv_count, 0)'),
     ('milestone_completion_rate', 'completion_numerator', 'completion_denominator',
-        'completion_numerator * 1.0 / nullif(completion_denominator, 0)'),
+        'cast(completion_numerator as ' ~ double ~ ') / nullif(completion_denominator, 0)'),
     ('milestone_velocity_hours', 'velocity_numerator', 'velocity_denominator',
         'velocity_numerator / nullif(velocity_denominator, 0)'),
     ('conversion_rate_activated', 'conversion_numerator', 'activated_users',
-        'conversion_numerator * 1.0 / nullif(activated_users, 0)'),
+        'cast(conversion_numerator as ' ~ double ~ ') / nullif(activated_users, 0)'),
     ('viral_coefficient', 'invited_signups', 'signup_users',
-        '(invites_sent * 1.0 / nullif(signup_users, 0)) * (invited_signups * 1.0 / nullif(invites_sent, 0))'),
-    ('retention_d7', 'd7_numerator', 'd7_denominator', 'd7_numerator * 1.0 / nullif(d7_denominator, 0)'),
-    ('retention_d30', 'd30_numerator', 'd30_denominator', 'd30_numerator * 1.0 / nullif(d30_denominator, 0)'),
+        '(cast(invites_sent as ' ~ double ~ ') / nullif(signup_users, 0)) * (cast(invited_signups as ' ~ double ~ ') / nullif(invites_sent, 0))'),
+    ('retention_d7', 'd7_numerator', 'd7_denominator', 'cast(d7_numerator as ' ~ double ~ ') / nullif(d7_denominator, 0)'),
+    ('retention_d30', 'd30_numerator', 'd30_denominator', 'cast(d30_numerator as ' ~ double ~ ') / nullif(d30_denominator, 0)'),
     ('pql_conversion_rate', 'pql_numerator', 'activated_users',
-        'pql_numerator * 1.0 / nullif(activated_users, 0)'),
+        'cast(pql_numerator as ' ~ double ~ ') / nullif(activated_users, 0)'),
 ] %}
 
 kpi_values as (

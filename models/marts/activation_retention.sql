@@ -30,7 +30,7 @@ activated as (
         cast({{ dbt.date_trunc(var('activation_cohort_grain', 'week'), 'users.activated_at') }} as date)
             as activation_cohort_date,
         windows.window_days,
-        {{ dbt.dateadd('day', 'windows.window_days', 'users.activated_at') }} <= users.as_of as is_eligible,
+        {{ activation_dateadd('day', 'windows.window_days', 'users.activated_at') }} <= users.as_of as is_eligible,
         case
             when windows.window_days = 7 then engagement.is_retained_d7
             else engagement.is_retained_d30

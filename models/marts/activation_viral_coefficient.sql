@@ -1,6 +1,7 @@
 {#- Viral coefficient per signup cohort (SPEC §6): (invites sent / cohort users) x
     (invited signups / invites sent). Invited signups are users whose inviter belongs to
     the cohort. Both factors and the counts behind them are kept for BI. -#}
+{%- set double = activation_type_double() -%}
 
 with
 
@@ -46,15 +47,10 @@ final as (
         cohorts.inviting_users,
         cohorts.invites_sent,
         cohorts.invited_signups,
-        cast(cohorts.invites_sent as {{ activation_type_double() }})
-        / nullif(cohorts.cohort_users, 0) as invites_per_user,
-        cast(cohorts.invited_signups as {{ activation_type_double() }})
-        / nullif(cohorts.invites_sent, 0) as invite_acceptance_rate,
-        (cast(cohorts.invites_sent as {{ activation_type_double() }}) / nullif(cohorts.cohort_users, 0))
-        * (
-            cast(cohorts.invited_signups as {{ activation_type_double() }})
-            / nullif(cohorts.invites_sent, 0)
-        ) as viral_coefficient,
+        cast(cohorts.invites_sent as {{ double }}) / nullif(cohorts.cohort_users, 0) as invites_per_user,
+        cast(cohorts.invited_signups as {{ double }}) / nullif(cohorts.invites_sent, 0) as invite_acceptance_rate,
+        (cast(cohorts.invites_sent as {{ double }}) / nullif(cohorts.cohort_users, 0))
+        * (cast(cohorts.invited_signups as {{ double }}) / nullif(cohorts.invites_sent, 0)) as viral_coefficient,
         as_of.as_of_at as as_of
 
     from cohorts
