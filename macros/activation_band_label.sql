@@ -9,7 +9,7 @@
         {%- for band in ordered %}
         {%- set value = band.get(field) %}
         when {{ score_expr }} >= {{ band['min_score'] }} then
-            {%- if value is none %} null{% else %} '{{ value | string | replace("'", "''") }}'{% endif %}
+            {%- if value is none %} null{% else %} {{ activation_string_literal(value) }}{% endif %}
         {%- endfor %}
     end as {{ dbt.type_string() }})
 {%- endmacro %}

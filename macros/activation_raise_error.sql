@@ -21,5 +21,5 @@
 {%- endmacro %}
 
 {% macro spark__activation_raise_error(message) -%}
-    raise_error('{{ message | replace("\\", "\\\\") | replace("'", "\\'") }}')
+    raise_error({{ activation_string_literal(message) }})
 {%- endmacro %}

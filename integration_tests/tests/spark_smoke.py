@@ -145,7 +145,16 @@ def main(argv=None):
     else:
         dataset = edge_case_dataset()
         tables = {name: (RAW_COLUMNS[name], rows) for name, rows in dataset.tables().items()}
-        vars = dict(BASE_VARS, activation_as_of="2025-04-10 00:00:00")
+        # Actions with a quote and a backslash: literals must be escaped the Spark way.
+        vars = dict(BASE_VARS, activation_as_of="2025-04-10 00:00:00", activation_status_bands=[
+            {"status": "inactive", "min_score": 0, "action": "re-engagement nudges"},
+            {"status": "engaged", "min_score": 31, "action": "don't hand off yet"},
+            {"status": "pql", "min_score": 70, "action": "sales handoff"},
+        ], activation_pql_bands=[
+            {"band": "nurture", "min_score": 0, "action": "it's automated"},
+            {"band": "sdr_outreach", "min_score": 3, "action": "call \\ email"},
+            {"band": "ae_handoff", "min_score": 6},
+        ])
         milestones, requirements = dataset.milestones, dataset.requirements
     engine.write_raw_tables(tables)
     users, events = tables["users"][1], tables["events"][1]

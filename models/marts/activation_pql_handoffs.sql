@@ -62,7 +62,10 @@ crossings as (
         user_id,
         valid_from as crossed_on,
         last_reached_at as crossed_at,
-        case when change_number = 1 then '{{ lowest_band | replace("'", "''") }}' else previous_band end as from_band,
+        case
+            when change_number = 1 then {{ activation_string_literal(lowest_band) }}
+            else previous_band
+        end as from_band,
         pql_band as to_band,
         pql_action,
         pql_score,
