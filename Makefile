@@ -12,16 +12,18 @@ DEMO_DB ?= demo/activation.duckdb
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help env demo test test-duckdb test-postgres test-spark postgres test-fast lint docs clean
+.PHONY: help env demo test test-duckdb test-postgres test-spark test-spark-full postgres test-fast lint docs clean
 
 help:
 	@echo "make demo   - create the environment, generate demo data, build all models into $(DEMO_DB)"
-	@echo "make test   - create the environment, lint SQL, run the whole test suite"
+	@echo "make test   - create the environment, lint, then the suite on DuckDB, PostgreSQL and Spark"
 	@echo "make lint   - sqlfluff lint of all models, ruff for the Python"
-	@echo "make test-spark - the test suite on Spark (local pyspark, needs Java 17)"
-	@echo "make docs   - dbt docs generate for the demo build"
+	@echo "make test-duckdb   - the whole suite on DuckDB"
 	@echo "make postgres      - install (apt-get, if missing) and start a local PostgreSQL for the package"
-	@echo "make test-postgres - run the whole test suite on PostgreSQL (start it with make postgres)"
+	@echo "make test-postgres - start that server, run the whole suite on PostgreSQL"
+	@echo "make test-spark    - the Spark checks of make test (local pyspark, needs Java 17)"
+	@echo "make test-spark-full - the whole suite on Spark (about an hour)"
+	@echo "make docs   - dbt docs generate for the demo build"
 
 env: $(STAMP)
 
@@ -42,8 +44,16 @@ lint: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(PROFILES_DIR)/lint.duckdb $(BIN)/sqlfluff lint models analyses --processes 2
 	$(BIN)/ruff check scripts integration_tests
 
-test: lint
-	cd integration_tests && ../$(PY) -m pytest -p no:cacheprovider
+# The whole suite on every engine: DuckDB in full, then PostgreSQL (a local server the
+# script installs and starts) and Spark (in-process, local mode) with fewer randomised
+# examples and batch splits, since each of their builds costs several times more.
+test: lint test-duckdb test-postgres test-spark
+
+PYTEST := ../$(PY) -m pytest -p no:cacheprovider
+XDIST ?= -n 2
+
+test-duckdb: env
+	cd integration_tests && ACTIVATION_ENGINE=duckdb $(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 # A local server outside the repository (scripts/postgres.sh says where and how to connect).
 postgres:
@@ -51,22 +61,44 @@ postgres:
 
 # The same suite on PostgreSQL; ACTIVATION_PG_* variables point it at another server.
 # Stops with one line when the server cannot be reached.
-test-postgres: env
-	cd integration_tests && ACTIVATION_ENGINE=postgres ../$(PY) -m pytest -p no:cacheprovider
+PG_HYPOTHESIS_EXAMPLES ?= 25
+PG_HYPOTHESIS_BI_EXAMPLES ?= 10
+PG_INCREMENTAL_SPLITS ?= 1
+
+test-postgres: env postgres
+	cd integration_tests && ACTIVATION_ENGINE=postgres \
+		ACTIVATION_HYPOTHESIS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_EXAMPLES:-$(PG_HYPOTHESIS_EXAMPLES)} \
+		ACTIVATION_HYPOTHESIS_BI_EXAMPLES=$${ACTIVATION_HYPOTHESIS_BI_EXAMPLES:-$(PG_HYPOTHESIS_BI_EXAMPLES)} \
+		ACTIVATION_INCREMENTAL_SPLITS=$${ACTIVATION_INCREMENTAL_SPLITS:-$(PG_INCREMENTAL_SPLITS)} \
+		$(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 # Spark runs in this process (pyspark local mode); its warehouse, metastore and logs go
-# under ACTIVATION_SPARK_DIR (a temporary folder per test session). Spark builds are slow
-# on 2 cores, so the randomised tests run fewer examples unless you set them.
+# under ACTIVATION_SPARK_DIR (a temporary folder per test session). One Spark build takes
+# about 30-60 s on 2 cores, so `make test` runs on Spark the checks that cover most per
+# build: every mart of the demo data against DuckDB, incremental batches against a full
+# refresh (one random split, the late-event and configuration-change cases) and the
+# hand-written edge cases against the reference. `make test-spark-full` runs the whole
+# suite on Spark (about an hour here).
 SPARK_HYPOTHESIS_EXAMPLES ?= 5
 SPARK_HYPOTHESIS_BI_EXAMPLES ?= 3
+SPARK_TESTS ?= tests/test_cross_engine.py tests/test_incremental.py tests/test_engine_edge_cases.py
 
-test-spark: env
+define run_spark
 	$(eval JAVA_PROBLEM := $(shell $(PY) integration_tests/tests/engine_spark.py))
 	$(if $(JAVA_PROBLEM),$(error $(JAVA_PROBLEM)))
 	cd integration_tests && ACTIVATION_ENGINE=spark \
 		ACTIVATION_HYPOTHESIS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_EXAMPLES:-$(SPARK_HYPOTHESIS_EXAMPLES)} \
 		ACTIVATION_HYPOTHESIS_BI_EXAMPLES=$${ACTIVATION_HYPOTHESIS_BI_EXAMPLES:-$(SPARK_HYPOTHESIS_BI_EXAMPLES)} \
-		../$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+		ACTIVATION_INCREMENTAL_SPLITS=$${ACTIVATION_INCREMENTAL_SPLITS:-1} \
+		ACTIVATION_INCREMENTAL_DATASETS=$${ACTIVATION_INCREMENTAL_DATASETS:-1} \
+		$(PYTEST) $(1) $(PYTEST_ARGS)
+endef
+
+test-spark: env
+	$(call run_spark,$(SPARK_TESTS))
+
+test-spark-full: env
+	$(call run_spark,)
 
 docs: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) docs generate --profiles-dir $(PROFILES_DIR)

@@ -192,6 +192,11 @@ class SparkEngine(Engine):
 
     # ------------------------------------------------------------------ lifecycle
 
+    def list_tables(self, schema):
+        # Spark has no information_schema; the catalog knows tables from views.
+        tables = self.spark.catalog.listTables(schema)
+        return sorted(table.name for table in tables if table.tableType != "VIEW" and not table.isTemporary)
+
     def reset(self):
         """Drop the raw schema and every schema the package builds (target schema `main`)."""
         for row in self.spark.sql("show databases").collect():

@@ -140,7 +140,8 @@ final as (
         numbered.properties,
         numbered.quarantine_reason,
         numbered.partition_date,
-        numbered.copy_number_in_window + coalesce(earlier_copies.earlier_copy_count, 0) as copy_number,
+        cast(numbered.copy_number_in_window + coalesce(earlier_copies.earlier_copy_count, 0) as {{ dbt.type_bigint() }})
+            as copy_number,
         {{ window_start_date }} as processed_from_date
 
     from numbered
