@@ -49,7 +49,7 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # examples and batch splits, since each of their builds costs several times more.
 test: lint test-duckdb test-postgres test-spark
 
-PYTEST := ../$(PY) -m pytest -p no:cacheprovider
+PYTEST := ../$(PY) -m pytest -p no:cacheprovider --durations=10
 XDIST ?= -n 2
 
 test-duckdb: env
