@@ -157,11 +157,25 @@ class DbtBuilder:
         return result
 
     def deps(self):
-        if not self._deps_done:
-            result = self._invoke(["deps", "--quiet"])
-            if not result.success:
-                raise BuildFailed(f"dbt deps failed: {result.exception}")
-            self._deps_done = True
+        """Install the package into integration_tests/dbt_packages once. The folder is
+        shared by every test process (pytest-xdist workers, several builders), and
+        `dbt deps` deletes it before writing it again, so it runs under a file lock and
+        only when the package is not installed yet."""
+        if self._deps_done:
+            return
+        import fcntl
+
+        lock_path = Path(tempfile.gettempdir()) / "milestone_activation_dbt_deps.lock"
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not (PROJECT_DIR / "dbt_packages" / "milestone_activation").exists():
+                    result = self._invoke(["deps", "--quiet"])
+                    if not result.success:
+                        raise BuildFailed(f"dbt deps failed: {result.exception}")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        self._deps_done = True
 
     def build(self, dataset: Dataset, vars=None, command="run", select=None, full_refresh=True):
         """Load `dataset` as raw tables, run dbt, return the marts (or raise BuildFailed).
