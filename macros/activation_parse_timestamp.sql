@@ -29,14 +29,7 @@
             '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?'
         )
             then try_cast({{ local_text }} as timestamp)
-                - to_minutes(
-                    case when {{ offset_digits }} = '' then 0 else
-                        (case when left({{ offset_digits }}, 1) = '-' then -1 else 1 end) * (
-                            cast(substr({{ offset_digits }}, 2, 2) as integer) * 60
-                            + case when length({{ offset_digits }}) = 5 then cast(substr({{ offset_digits }}, 4, 2) as integer) else 0 end
-                        )
-                    end
-                )
+                - to_minutes({{ activation_offset_minutes(offset_digits) }})
     end
 {%- endmacro %}
 
@@ -66,14 +59,7 @@
                         else 31
                     end
                     then cast({{ local_text }} as timestamp)
-                        - interval '1 minute' * (
-                            case when {{ offset_digits }} = '' then 0 else
-                                (case when left({{ offset_digits }}, 1) = '-' then -1 else 1 end) * (
-                                    cast(substr({{ offset_digits }}, 2, 2) as integer) * 60
-                                    + case when length({{ offset_digits }}) = 5 then cast(substr({{ offset_digits }}, 4, 2) as integer) else 0 end
-                                )
-                            end
-                        )
+                        - interval '1 minute' * ({{ activation_offset_minutes(offset_digits) }})
             end
     end
 {%- endmacro %}
@@ -108,5 +94,17 @@
                     end
                 ) as timestamp
             )
+    end
+{%- endmacro %}
+
+
+{#- Minutes east of UTC from offset digits as the parsers extract them ('' for none,
+    '+05', '-0530'): a plain SQL expression every engine accepts. -#}
+{% macro activation_offset_minutes(offset_digits) -%}
+    case when {{ offset_digits }} = '' then 0 else
+        (case when left({{ offset_digits }}, 1) = '-' then -1 else 1 end) * (
+            cast(substr({{ offset_digits }}, 2, 2) as integer) * 60
+            + case when length({{ offset_digits }}) = 5 then cast(substr({{ offset_digits }}, 4, 2) as integer) else 0 end
+        )
     end
 {%- endmacro %}
