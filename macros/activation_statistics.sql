@@ -63,7 +63,7 @@
         when {{ x }} < 0 or {{ df }} < 1 or {{ df }} > {{ max_df }} or {{ df }} <> floor({{ df }}) then null
         when {{ x }} = 0 then 1.0
         when {{ df }} % 2 = 0 then least(1.0, greatest(0.0,
-            {{ ns.even_terms | join('\n            + ') }}
+            {{ ns.even_terms | join('\n            + ') if ns.even_terms else '0.0' }}
         ))
         else least(1.0, greatest(0.0,
             {{ milestone_activation.activation_erfc('sqrt(' ~ half ~ ')') }}
