@@ -14,6 +14,19 @@
       the window cannot be applied. -#}
 {%- set conversion_event = var('activation_conversion_event', none) -%}
 {%- set score_basis = var('activation_status_score_basis', 'pct') -%}
+{%- if conversion_event -%}
+{#- Users converted by the scoring date are not scored, so a first conversion up to
+    the end of the window is one inside it. -#}
+{%- set converted_expression -%}
+coalesce(first_conversions.first_conversion_date <= calibration_window.outcome_end_date, false)
+{%- endset -%}
+{%- set scored_condition -%}
+coalesce(first_conversions.first_conversion_date > calibration_window.scoring_date, true)
+{%- endset -%}
+{%- else -%}
+{%- set converted_expression = 'coalesce(engagement.is_converted_to_paid, false)' -%}
+{%- set scored_condition = 'true' -%}
+{%- endif -%}
 {%- set double = activation_type_double() -%}
 
 with
@@ -128,15 +141,7 @@ scored_users as (
 
     select
         users.user_id,
-        {%- if conversion_event %}
-        coalesce(
-            first_conversions.first_conversion_date > calibration_window.scoring_date
-            and first_conversions.first_conversion_date <= calibration_window.outcome_end_date,
-            false
-        ) as is_converted
-        {%- else %}
-        coalesce(engagement.is_converted_to_paid, false) as is_converted
-        {%- endif %}
+        {{ converted_expression }} as is_converted
 
     from users
     cross join calibration_window
@@ -149,12 +154,7 @@ scored_users as (
     {%- endif %}
     where
         cast(users.created_at as date) <= calibration_window.scoring_date
-        {%- if conversion_event %}
-        and (
-            first_conversions.first_conversion_date is null
-            or first_conversions.first_conversion_date > calibration_window.scoring_date
-        )
-        {%- endif %}
+        and {{ scored_condition }}
 
 ),
 

@@ -8,6 +8,8 @@
 {%- set exposure_event = var('activation_experiment_exposure_event', 'experiment_exposure') -%}
 {%- set id_property = var('activation_experiment_id_property', 'experiment') -%}
 {%- set variant_property = var('activation_experiment_variant_property', 'variant') -%}
+{%- set experiment_text = activation_json_extract_text('properties', activation_string_literal(id_property)) -%}
+{%- set variant_text = activation_json_extract_text('properties', activation_string_literal(variant_property)) -%}
 
 with
 
@@ -23,14 +25,8 @@ exposures as (
     select
         user_id,
         event_at,
-        coalesce(
-            {{ activation_clean_text(activation_json_extract_text('properties', activation_string_literal(id_property))) }},
-            '(missing)'
-        ) as experiment_id,
-        coalesce(
-            {{ activation_clean_text(activation_json_extract_text('properties', activation_string_literal(variant_property))) }},
-            '(missing)'
-        ) as variant
+        coalesce({{ activation_clean_text(experiment_text) }}, '(missing)') as experiment_id,
+        coalesce({{ activation_clean_text(variant_text) }}, '(missing)') as variant
 
     from events
 

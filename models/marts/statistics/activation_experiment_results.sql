@@ -8,6 +8,13 @@
     which carries no time. -#}
 {%- set conversion_event = var('activation_conversion_event', none) -%}
 {%- set control_variant = var('activation_experiment_control_variant', 'control') | string | trim -%}
+{%- if conversion_event -%}
+{%- set paid_expression -%}
+coalesce(first_conversions.first_conversion_date >= exposures.first_exposed_date, false)
+{%- endset -%}
+{%- else -%}
+{%- set paid_expression = 'coalesce(engagement.is_converted_to_paid, false)' -%}
+{%- endif -%}
 {%- set double = activation_type_double() -%}
 {%- set z_95 = 1.959963984540054 -%}
 
@@ -15,7 +22,11 @@ with
 
 exposures as (
 
-    select * from {{ ref('int_activation__experiment_exposures') }}
+    select
+        *,
+        cast(first_exposed_at as date) as first_exposed_date
+
+    from {{ ref('int_activation__experiment_exposures') }}
     where not has_multiple_variants
 
 ),
@@ -63,14 +74,7 @@ user_outcomes as (
             user_summaries.is_activated and user_summaries.activated_at >= exposures.first_exposed_at,
             false
         ) as is_activation_converted,
-        {%- if conversion_event %}
-        coalesce(
-            first_conversions.first_conversion_date >= cast(exposures.first_exposed_at as date),
-            false
-        ) as is_paid_converted
-        {%- else %}
-        coalesce(engagement.is_converted_to_paid, false) as is_paid_converted
-        {%- endif %}
+        {{ paid_expression }} as is_paid_converted
 
     from exposures
     inner join user_summaries
@@ -192,8 +196,9 @@ comparisons as (
         case when has_ratio then sqrt(1.0 / c1 - 1.0 / n1 + 1.0 / c0 - 1.0 / n0) end as log_ratio_se,
         case
             when has_test
-                then (rate - control_rate)
-                / nullif(sqrt(pooled_rate * (1.0 - pooled_rate) * (1.0 / n1 + 1.0 / n0)), 0)
+                then
+                    (rate - control_rate)
+                    / nullif(sqrt(pooled_rate * (1.0 - pooled_rate) * (1.0 / n1 + 1.0 / n0)), 0)
         end as z_statistic
 
     from with_reasons

@@ -53,17 +53,10 @@ user_bands as (
         is_converted,
         case
             {%- for score_name, bands, label_field in band_sets %}
-            {%- if bands | length == 0 %}
-            when score_name = '{{ score_name }}' then 1
-            {%- else %}
-            when score_name = '{{ score_name }}' then
-                case
-                    {%- for band in bands | sort(attribute='min_score', reverse=true) %}
-                    when score >= {{ band['min_score'] }} then {{ loop.index }}
-                    {%- endfor %}
-                    else {{ bands | length + 1 }}
-                end
-            {%- endif %}
+            {%- for band in bands | sort(attribute='min_score', reverse=true) %}
+            when score_name = '{{ score_name }}' and score >= {{ band['min_score'] }} then {{ loop.index }}
+            {%- endfor %}
+            when score_name = '{{ score_name }}' then {{ bands | length + 1 }}
             {%- endfor %}
         end as group_rank
 
@@ -90,7 +83,7 @@ band_groups as (
 
     select
         band_definitions.score_name,
-        'band' as grouping,
+        'band' as grouping_name,
         band_definitions.group_rank,
         band_definitions.group_label,
         band_definitions.threshold_score,
@@ -109,7 +102,7 @@ band_groups as (
 
     select
         band_counts.score_name,
-        'band' as grouping,
+        'band' as grouping_name,
         cast(band_counts.group_rank as {{ dbt.type_int() }}) as group_rank,
         '(below bands)' as group_label,
         cast(null as {{ double }}) as threshold_score,
@@ -133,7 +126,7 @@ user_deciles as (
         score_name,
         score,
         is_converted,
-        ntile(10) over (partition by score_name order by score desc, user_id) as group_rank
+        ntile(10) over (partition by score_name order by score desc, user_id asc) as group_rank
 
     from calibration_scores
 
@@ -143,7 +136,7 @@ decile_groups as (
 
     select
         score_name,
-        'decile' as grouping,
+        'decile' as grouping_name,
         cast(group_rank as {{ dbt.type_int() }}) as group_rank,
         {{ dbt.concat(["'decile_'", "cast(group_rank as " ~ dbt.type_string() ~ ")"]) }} as group_label,
         min(score) as threshold_score,
@@ -186,12 +179,12 @@ cumulative as (
         coalesce(score_totals.scored_users, 0) as total_users,
         coalesce(score_totals.converted_users, 0) as total_converted_users,
         sum(score_groups.users) over (
-            partition by score_groups.score_name, score_groups.grouping
+            partition by score_groups.score_name, score_groups.grouping_name
             order by score_groups.group_rank
             rows between unbounded preceding and current row
         ) as cumulative_users,
         sum(score_groups.converted_users) over (
-            partition by score_groups.score_name, score_groups.grouping
+            partition by score_groups.score_name, score_groups.grouping_name
             order by score_groups.group_rank
             rows between unbounded preceding and current row
         ) as cumulative_converted_users
@@ -206,7 +199,7 @@ final as (
 
     select
         cast(score_name as {{ dbt.type_string() }}) as score_name,
-        cast(grouping as {{ dbt.type_string() }}) as grouping,
+        cast(grouping_name as {{ dbt.type_string() }}) as grouping,  -- noqa: RF04
         cast(group_rank as {{ dbt.type_int() }}) as group_rank,
         cast(group_label as {{ dbt.type_string() }}) as group_label,
         cast(threshold_score as {{ double }}) as threshold_score,
