@@ -199,7 +199,7 @@ final as (
 
     select
         cast(score_name as {{ dbt.type_string() }}) as score_name,
-        cast(grouping_name as {{ dbt.type_string() }}) as grouping,  -- noqa: RF04
+        cast(grouping_name as {{ dbt.type_string() }}) as grouping,
         cast(group_rank as {{ dbt.type_int() }}) as group_rank,
         cast(group_label as {{ dbt.type_string() }}) as group_label,
         cast(threshold_score as {{ double }}) as threshold_score,
