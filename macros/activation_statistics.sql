@@ -26,9 +26,13 @@
     end
 {%- endmacro %}
 
-{#- Two-sided p-value of a standard normal statistic z: P(|Z| >= |z|) = erfc(|z| / sqrt 2). -#}
+{#- Two-sided p-value of a standard normal statistic z: P(|Z| >= |z|) = erfc(|z| / sqrt 2);
+    null for a null z. -#}
 {% macro activation_normal_p_value(z) -%}
-    least(1.0, {{ milestone_activation.activation_erfc('abs(' ~ z ~ ') / ' ~ (2 ** 0.5)) }})
+    case
+        when {{ z }} is not null
+            then least(1.0, {{ milestone_activation.activation_erfc('abs(' ~ z ~ ') / ' ~ (2 ** 0.5)) }})
+    end
 {%- endmacro %}
 
 {#- Upper tail P(X >= statistic) of a chi-square distribution with integer degrees of
@@ -63,7 +67,7 @@
         when {{ x }} < 0 or {{ df }} < 1 or {{ df }} > {{ max_df }} or {{ df }} <> floor({{ df }}) then null
         when {{ x }} = 0 then 1.0
         when {{ df }} % 2 = 0 then least(1.0, greatest(0.0,
-            {{ ns.even_terms | join('\n            + ') }}
+            {{ ns.even_terms | join('\n            + ') if ns.even_terms else '0.0' }}
         ))
         else least(1.0, greatest(0.0,
             {{ milestone_activation.activation_erfc('sqrt(' ~ half ~ ')') }}

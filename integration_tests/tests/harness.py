@@ -214,6 +214,7 @@ class DbtBuilder:
         all_vars = dict(BASE_VARS)
         all_vars.update(vars or {})
         vars_json = json.dumps(all_vars, sort_keys=True)
+        self.deps()
         if not self._seeded:
             self.run_dbt(["seed", "--vars", vars_json, "--quiet"])
             self._seeded = True
