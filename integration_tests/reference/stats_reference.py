@@ -22,8 +22,9 @@ Readings chosen where the contract is silent:
 * Several null reasons in the impact mart: the first of ``no_comparison_group``,
   ``no_variation`` applies. ``conversion_lift_rel`` is null when the not-reached
   rate is null or 0.
-* ``suggested_weight``: a null ``conversion_lift_abs`` counts as 0, as SQL
-  ``greatest(null, 0)`` gives on every engine; null when the sum is 0.
+* ``suggested_weight``: ``greatest(conversion_lift_abs, 0)`` is null when the lift is
+  null (the contract's "null when the sum is null" reads it so), so such a milestone
+  has a null weight and adds nothing to the sum; null for all when the sum is 0.
 * Segment values are ``str(value)`` and only null becomes ``'(none)'``.
 * PQL calibration with a null ``as_of`` (no events, no var): both score rows with
   null dates, no scored users. A user's score that would be null (``pct`` basis with
@@ -279,10 +280,12 @@ def milestone_impact(ctx):
                                         r["milestone_id"]))
     for rank, row in enumerate(ranked, start=1):
         row["impact_rank"] = rank
-    positive = {r["milestone_id"]: max(r["conversion_lift_abs"] or 0.0, 0.0) for r in out}
+    positive = {r["milestone_id"]: max(r["conversion_lift_abs"], 0.0) for r in out
+                if r["conversion_lift_abs"] is not None}
     total = sum(positive.values())
     for row in out:
-        row["suggested_weight"] = 100.0 * positive[row["milestone_id"]] / total if total > 0 else None
+        share = positive.get(row["milestone_id"])
+        row["suggested_weight"] = 100.0 * share / total if share is not None and total > 0 else None
     return out
 
 
