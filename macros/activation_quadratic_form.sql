@@ -11,7 +11,8 @@
     a pivot is at most `tolerance` times the larger of 1 and its diagonal entry before
     elimination (the matrix is singular up to rounding; the form is then meaningless).
     The macro writes CTE definitions separated by commas, without a leading `with` or a
-    trailing comma; helper CTEs are named `<output_cte>__pivot_<j>`. -#}
+    trailing comma; helper CTEs are named `<output_cte>__pivot_<j>`. The key columns must
+    identify the input rows. -#}
 {% macro activation_quadratic_form(input_cte, output_cte, key_columns, size, tolerance=1e-12) -%}
     {%- set double = milestone_activation.activation_type_double() -%}
     {%- set keys = key_columns | join(',\n        ') -%}
@@ -20,7 +21,7 @@
     select
         {{ keys }},
         cast(0.0 as {{ double }}) as quadratic_form,
-        false as is_singular
+        0 as singular_pivots
         {%- for a in range(1, size + 1) %},
         u_{{ a }},
         v_{{ a }}_{{ a }} as scale_{{ a }}
@@ -37,25 +38,32 @@
 
 {{ output_cte }}__pivot_{{ j }} as (
 
+    {#- One row per key already: the group by (with max) only keeps engines from
+        merging the steps into one expression, which would grow exponentially with
+        the size (PostgreSQL inlines a CTE used once and substitutes its columns). #}
     select
         {{ keys }},
-        quadratic_form
-        + case when {{ is_pivot_ok }} then u_{{ j }} * u_{{ j }} / v_{{ j }}_{{ j }} else 0.0 end
-            as quadratic_form,
-        is_singular or not {{ is_pivot_ok }} as is_singular
+        max(
+            quadratic_form
+            + case when {{ is_pivot_ok }} then u_{{ j }} * u_{{ j }} / v_{{ j }}_{{ j }} else 0.0 end
+        ) as quadratic_form,
+        max(singular_pivots + case when {{ is_pivot_ok }} then 0 else 1 end) as singular_pivots
         {%- for a in range(j + 1, size + 1) %},
-        u_{{ a }}
-        - case when {{ is_pivot_ok }} then v_{{ j }}_{{ a }} * u_{{ j }} / v_{{ j }}_{{ j }} else 0.0 end
-            as u_{{ a }},
-        scale_{{ a }}
+        max(
+            u_{{ a }}
+            - case when {{ is_pivot_ok }} then v_{{ j }}_{{ a }} * u_{{ j }} / v_{{ j }}_{{ j }} else 0.0 end
+        ) as u_{{ a }},
+        max(scale_{{ a }}) as scale_{{ a }}
         {%- for b in range(a, size + 1) %},
-        v_{{ a }}_{{ b }}
-        - case when {{ is_pivot_ok }} then v_{{ j }}_{{ a }} * v_{{ j }}_{{ b }} / v_{{ j }}_{{ j }} else 0.0 end
-            as v_{{ a }}_{{ b }}
+        max(
+            v_{{ a }}_{{ b }}
+            - case when {{ is_pivot_ok }} then v_{{ j }}_{{ a }} * v_{{ j }}_{{ b }} / v_{{ j }}_{{ j }} else 0.0 end
+        ) as v_{{ a }}_{{ b }}
         {%- endfor %}
         {%- endfor %}
 
     from {{ output_cte }}__pivot_{{ j - 1 }}
+    group by {{ key_columns | join(', ') }}
 
 ),
 {%- endfor %}
@@ -65,7 +73,7 @@
     select
         {{ keys }},
         quadratic_form,
-        is_singular
+        singular_pivots > 0 as is_singular
 
     from {{ output_cte }}__pivot_{{ size }}
 
