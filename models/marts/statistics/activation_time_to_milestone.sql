@@ -46,7 +46,7 @@ day_counts as (
         durations.milestone_id,
         user_groups.segment_dimension,
         user_groups.segment_value,
-        durations.duration_days as day,  -- noqa: RF04
+        durations.duration_days as day,
         count(case when durations.is_event then 1 end) as events,
         count(case when not durations.is_event then 1 end) as censored
 
