@@ -403,6 +403,9 @@ def experiment_dataset():
         exposure("m4", {"variant": "control"}),
         exposure("m5", {"experiment": "nov", "variant": None}),
         exposure("m6", '{"experiment": 7, "variant": "control"}'),
+        # both: its only user saw two variants
+        exposure("w1", {"experiment": "both", "variant": "control"}),
+        exposure("w1", {"experiment": "both", "variant": "treatment"}, index=1),
     ]
     user_ids = sorted({e["user_id"] for e in exposures})
     users = [user(uid, ts(SIGNUP), plan_tier=plan.get(uid, "free")) for uid in user_ids]
@@ -485,6 +488,7 @@ def test_experiment_results_by_hand(request, source):
         actual = pick(results, experiment_id=row["experiment_id"], variant=row["variant"], metric=row["metric"])
         assert_stat_rows(actual, [row], "experiment_results", f"{source} {row['experiment_id']}")
     assert len(pick(results, experiment_id="checkout")) == 4
+    assert not pick(results, experiment_id="both")
     assert not pick(results, variant=" control ")
     # treatment 3 of 5 against control 2 of 4: the numbers written out
     treatment = pick(results, experiment_id="checkout", variant="treatment", metric="activation")[0]
@@ -511,7 +515,8 @@ def test_experiments_by_hand(request, source):
 
     expected = [row("checkout", [4, 5], 1, True), row("pricing", [2, 1], 0, False), row("banner", [2], 0, True),
                 row("zero", [2, 2], 0, True), row("flat", [1, 1], 0, True), row("full", [1, 1], 0, True),
-                row("(missing)", [1, 1], 0, True), row("nov", [3], 0, False), row("7", [1], 0, True)]
+                row("(missing)", [1, 1], 0, True), row("nov", [3], 0, False), row("7", [1], 0, True),
+                row("both", [], 1, False)]
     assert_stat_rows(experiments, expected, "experiments", source)
 
 
