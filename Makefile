@@ -64,24 +64,29 @@ postgres:
 PG_HYPOTHESIS_EXAMPLES ?= 25
 PG_HYPOTHESIS_BI_EXAMPLES ?= 10
 PG_INCREMENTAL_SPLITS ?= 1
+PG_HYPOTHESIS_STATS_EXAMPLES ?= 3
 
 test-postgres: env postgres
 	cd integration_tests && ACTIVATION_ENGINE=postgres \
 		ACTIVATION_HYPOTHESIS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_EXAMPLES:-$(PG_HYPOTHESIS_EXAMPLES)} \
 		ACTIVATION_HYPOTHESIS_BI_EXAMPLES=$${ACTIVATION_HYPOTHESIS_BI_EXAMPLES:-$(PG_HYPOTHESIS_BI_EXAMPLES)} \
 		ACTIVATION_INCREMENTAL_SPLITS=$${ACTIVATION_INCREMENTAL_SPLITS:-$(PG_INCREMENTAL_SPLITS)} \
+		ACTIVATION_HYPOTHESIS_STATS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_STATS_EXAMPLES:-$(PG_HYPOTHESIS_STATS_EXAMPLES)} \
 		$(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 # Spark runs in this process (pyspark local mode); its warehouse, metastore and logs go
 # under ACTIVATION_SPARK_DIR (a temporary folder per test session). One Spark build takes
 # about 30-60 s on 2 cores, so `make test` runs on Spark the checks that cover most per
 # build: every mart of the demo data against DuckDB, incremental batches against a full
-# refresh (one random split, the late-event and configuration-change cases) and the
-# hand-written edge cases against the reference. `make test-spark-full` runs the whole
+# refresh (one random split, the late-event and configuration-change cases), the
+# hand-written edge cases against the reference and the statistics marts' checks (one
+# randomised example each). `make test-spark-full` runs the whole
 # suite on Spark (about an hour here).
 SPARK_HYPOTHESIS_EXAMPLES ?= 5
 SPARK_HYPOTHESIS_BI_EXAMPLES ?= 3
-SPARK_TESTS ?= tests/test_cross_engine.py tests/test_incremental.py tests/test_engine_edge_cases.py
+SPARK_HYPOTHESIS_STATS_EXAMPLES ?= 1
+SPARK_TESTS ?= tests/test_cross_engine.py tests/test_incremental.py tests/test_engine_edge_cases.py \
+	tests/test_statistics.py tests/test_survival_experiments.py
 
 define run_spark
 	$(eval JAVA_PROBLEM := $(shell $(PY) integration_tests/tests/engine_spark.py))
@@ -89,6 +94,7 @@ define run_spark
 	cd integration_tests && ACTIVATION_ENGINE=spark \
 		ACTIVATION_HYPOTHESIS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_EXAMPLES:-$(SPARK_HYPOTHESIS_EXAMPLES)} \
 		ACTIVATION_HYPOTHESIS_BI_EXAMPLES=$${ACTIVATION_HYPOTHESIS_BI_EXAMPLES:-$(SPARK_HYPOTHESIS_BI_EXAMPLES)} \
+		ACTIVATION_HYPOTHESIS_STATS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_STATS_EXAMPLES:-$(SPARK_HYPOTHESIS_STATS_EXAMPLES)} \
 		ACTIVATION_INCREMENTAL_SPLITS=$${ACTIVATION_INCREMENTAL_SPLITS:-1} \
 		ACTIVATION_INCREMENTAL_DATASETS=$${ACTIVATION_INCREMENTAL_DATASETS:-1} \
 		$(PYTEST) $(1) $(PYTEST_ARGS)

@@ -566,7 +566,7 @@ def test_conversion_case_matches_reference(conversion_mart, conversion_reference
 
 # ------------------------------------------------------------------- randomised data
 
-STATS_EXAMPLES = int(os.environ.get("ACTIVATION_HYPOTHESIS_STATS_EXAMPLES", "5"))
+STATS_EXAMPLES = int(os.environ.get("ACTIVATION_HYPOTHESIS_STATS_EXAMPLES", "8"))
 SETTINGS = dict(deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
