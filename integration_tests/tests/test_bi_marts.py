@@ -128,3 +128,22 @@ def test_fractional_rubric_and_no_invites_no_division_error(dbt_builder):
     assert [h["user_id"] for h in bi["pql_handoffs"]] == ["u1"]
     (cohort,) = bi["viral_coefficient"]
     assert cohort["invites_sent"] == 0 and cohort["viral_coefficient"] is None
+
+
+def test_bands_above_zero_entering_the_lowest_band_is_no_handoff(dbt_builder):
+    # The lowest band starts at 10: a score of 5 has no band. Moving from no band into the
+    # lowest band is not a crossing; from no band straight to a higher band is one, with a
+    # null from_band.
+    milestones = [milestone("m1", 1, weight=5, timeframe="30d", triggered_by_event="a"),
+                  milestone("m2", 2, weight=10, timeframe="30d", triggered_by_event="b"),
+                  milestone("m3", 3, weight=30, timeframe="30d", triggered_by_event="c")]
+    users = [user("u1", "2025-03-03"), user("u2", "2025-03-03")]
+    events = [event("u1", "a", "2025-03-03 01:00:00"), event("u1", "b", "2025-03-04 01:00:00"),
+              event("u1", "c", "2025-03-05 01:00:00"),
+              event("u2", "a", "2025-03-03 01:00:00"), event("u2", "c", "2025-03-04 01:00:00")]
+    bi = build_bi(dbt_builder, Dataset(users, events, milestones, []), {
+        "activation_as_of": "2025-03-06 00:00:00",
+        "activation_pql_bands": [{"band": "warm", "min_score": 10, "action": "email"},
+                                 {"band": "hot", "min_score": 30, "action": "call"}]})
+    assert [(h["user_id"], h["from_band"], h["to_band"]) for h in bi["pql_handoffs"]] == [
+        ("u1", "warm", "hot"), ("u2", None, "hot")]

@@ -72,8 +72,9 @@ crossings as (
         as_of
 
     from ranked_history
-    {#- The first change point compares with the lowest band's rank, 1. #}
-    where pql_band_rank > case when change_number = 1 then 1 else previous_band_rank end
+    {#- The first change point compares with the lowest band's rank, 1, and so does a
+        score below every band (rank 0): entering the lowest band is never a crossing. #}
+    where pql_band_rank > case when change_number = 1 then 1 else greatest(previous_band_rank, 1) end
 
 ),
 
