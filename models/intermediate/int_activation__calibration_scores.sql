@@ -18,10 +18,10 @@
 {#- Users converted by the scoring date are not scored, so a first conversion up to
     the end of the window is one inside it. -#}
 {%- set converted_expression -%}
-coalesce(first_conversions.first_conversion_date <= calibration_window.outcome_end_date, false)
+coalesce(engagement.first_conversion_date <= calibration_window.outcome_end_date, false)
 {%- endset -%}
 {%- set scored_condition -%}
-coalesce(first_conversions.first_conversion_date > calibration_window.scoring_date, true)
+coalesce(engagement.first_conversion_date > calibration_window.scoring_date, true)
 {%- endset -%}
 {%- else -%}
 {%- set converted_expression = 'coalesce(engagement.is_converted_to_paid, false)' -%}
@@ -60,33 +60,12 @@ as_of as (
     select * from {{ ref('int_activation__as_of') }}
 
 ),
-{%- if conversion_event %}
-
-daily_activity as (
-
-    select * from {{ ref('int_activation__user_daily_activity') }}
-    where user_id is not null and conversion_events > 0
-
-),
-
-first_conversions as (
-
-    select
-        user_id,
-        min(partition_date) as first_conversion_date
-
-    from daily_activity
-    group by user_id
-
-),
-{%- else %}
 
 engagement as (
 
     select * from {{ ref('int_activation__user_engagement') }}
 
 ),
-{%- endif %}
 
 calibration_window as (
 
@@ -145,13 +124,8 @@ scored_users as (
 
     from users
     cross join calibration_window
-    {%- if conversion_event %}
-    left join first_conversions
-        on users.user_id = first_conversions.user_id
-    {%- else %}
     left join engagement
         on users.user_id = engagement.user_id
-    {%- endif %}
     where
         cast(users.created_at as date) <= calibration_window.scoring_date
         and {{ scored_condition }}

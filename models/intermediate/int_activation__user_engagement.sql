@@ -1,10 +1,11 @@
 {#- Per user, the facts the BI marts need beyond milestones: invites sent, signups they
     brought (users naming them as inviter), conversion to paid (var
     `activation_conversion_event`, else a plan tier not in `activation_free_plan_tiers`)
-    and whether there was activity within 7 and 30 days after activation. Read from the
-    per-day facts in `int_activation__user_daily_activity`: a day has activity in
-    (activated_at, activated_at + n days] exactly when its first or its last activity
-    does, because a day is shorter than n days. -#}
+    and whether there was activity within 7 and 30 days after activation, the first
+    conversion date, and activity in (created_at + 30 days, created_at + 60 days] (the
+    signup-relative D30 retention of `activation_milestone_impact`). Read from the
+    per-day facts in `int_activation__user_daily_activity`: a day has activity in a
+    window longer than a day exactly when its first or its last activity does. -#}
 {%- set conversion_event = var('activation_conversion_event', none) -%}
 {%- set free_tiers = var('activation_free_plan_tiers', ['free']) -%}
 
@@ -41,7 +42,9 @@ windowed_activity as (
         daily_activity.*,
         users.activated_at,
         {{ activation_dateadd('day', 7, 'users.activated_at') }} as day_7_at,
-        {{ activation_dateadd('day', 30, 'users.activated_at') }} as day_30_at
+        {{ activation_dateadd('day', 30, 'users.activated_at') }} as day_30_at,
+        {{ activation_dateadd('day', 30, 'users.created_at') }} as signup_day_30_at,
+        {{ activation_dateadd('day', 60, 'users.created_at') }} as signup_day_60_at
 
     from daily_activity
     inner join users
@@ -72,7 +75,17 @@ activity_facts as (
                     then 1
                 else 0
             end
-        ) as has_activity_d30
+        ) as has_activity_d30,
+        max(
+            case
+                when
+                    (first_activity_at > signup_day_30_at and first_activity_at <= signup_day_60_at)
+                    or (last_activity_at > signup_day_30_at and last_activity_at <= signup_day_60_at)
+                    then 1
+                else 0
+            end
+        ) as has_activity_signup_d30,
+        min(case when conversion_events > 0 then partition_date end) as first_conversion_date
 
     from windowed_activity
     group by user_id
@@ -91,7 +104,9 @@ final as (
         coalesce(users.plan_tier not in ('{{ free_tiers | join("', '") }}'), false) as is_converted_to_paid,
         {%- endif %}
         coalesce(activity_facts.has_activity_d7, 0) = 1 as is_retained_d7,
-        coalesce(activity_facts.has_activity_d30, 0) = 1 as is_retained_d30
+        coalesce(activity_facts.has_activity_d30, 0) = 1 as is_retained_d30,
+        coalesce(activity_facts.has_activity_signup_d30, 0) = 1 as has_activity_signup_d30,
+        activity_facts.first_conversion_date
 
     from users
     left join activity_facts

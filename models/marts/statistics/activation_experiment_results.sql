@@ -10,7 +10,7 @@
 {%- set control_variant = var('activation_experiment_control_variant', 'control') | string | trim -%}
 {%- if conversion_event -%}
 {%- set paid_expression -%}
-coalesce(first_conversions.first_conversion_date >= exposures.first_exposed_date, false)
+coalesce(engagement.first_conversion_date >= exposures.first_exposed_date, false)
 {%- endset -%}
 {%- else -%}
 {%- set paid_expression = 'coalesce(engagement.is_converted_to_paid, false)' -%}
@@ -37,33 +37,11 @@ user_summaries as (
 
 ),
 
-{%- if conversion_event %}
-
-daily_activity as (
-
-    select * from {{ ref('int_activation__user_daily_activity') }}
-    where user_id is not null and conversion_events > 0
-
-),
-
-first_conversions as (
-
-    select
-        user_id,
-        min(partition_date) as first_conversion_date
-
-    from daily_activity
-    group by user_id
-
-),
-{%- else %}
-
 engagement as (
 
     select * from {{ ref('int_activation__user_engagement') }}
 
 ),
-{%- endif %}
 
 user_outcomes as (
 
@@ -79,13 +57,8 @@ user_outcomes as (
     from exposures
     inner join user_summaries
         on exposures.user_id = user_summaries.user_id
-    {%- if conversion_event %}
-    left join first_conversions
-        on exposures.user_id = first_conversions.user_id
-    {%- else %}
     left join engagement
         on exposures.user_id = engagement.user_id
-    {%- endif %}
 
 ),
 

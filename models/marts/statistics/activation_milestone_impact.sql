@@ -6,9 +6,7 @@
 
     Retention D30: an activity event (var `activation_activity_events`, default any) in
     (created_at + 30 days, created_at + 60 days], counted among eligible users with
-    created_at + 60 days <= as_of. Read from the per-day facts of
-    `int_activation__user_daily_activity`: a day has activity in a window longer than a
-    day exactly when its first or its last activity does. -#}
+    created_at + 60 days <= as_of (`int_activation__user_engagement.has_activity_signup_d30`). -#}
 
 with
 
@@ -36,56 +34,9 @@ engagement as (
 
 ),
 
-daily_activity as (
-
-    select * from {{ ref('int_activation__user_daily_activity') }}
-    where user_id is not null
-
-),
-
 as_of as (
 
     select * from {{ ref('int_activation__as_of') }}
-
-),
-
-retention_windows as (
-
-    select
-        users.user_id,
-        {{ activation_dateadd('day', 30, 'users.created_at') }} as window_start_at,
-        {{ activation_dateadd('day', 60, 'users.created_at') }} as window_end_at
-
-    from users
-    cross join as_of
-    where {{ activation_dateadd('day', 60, 'users.created_at') }} <= as_of.as_of_at
-
-),
-
-retained_users as (
-
-    select
-        retention_windows.user_id,
-        max(
-            case
-                when
-                    (
-                        daily_activity.first_activity_at > retention_windows.window_start_at
-                        and daily_activity.first_activity_at <= retention_windows.window_end_at
-                    )
-                    or (
-                        daily_activity.last_activity_at > retention_windows.window_start_at
-                        and daily_activity.last_activity_at <= retention_windows.window_end_at
-                    )
-                    then 1
-                else 0
-            end
-        ) as has_activity
-
-    from retention_windows
-    inner join daily_activity
-        on retention_windows.user_id = daily_activity.user_id
-    group by retention_windows.user_id
 
 ),
 
@@ -94,16 +45,14 @@ user_outcomes as (
     select
         users.user_id,
         coalesce(engagement.is_converted_to_paid, false) as is_converted,
-        retention_windows.user_id is not null as is_retention_closed,
-        coalesce(retained_users.has_activity, 0) = 1 as is_retained
+        coalesce({{ activation_dateadd('day', 60, 'users.created_at') }} <= as_of.as_of_at, false)
+            as is_retention_closed,
+        coalesce(engagement.has_activity_signup_d30, false) as is_retained
 
     from users
+    cross join as_of
     left join engagement
         on users.user_id = engagement.user_id
-    left join retention_windows
-        on users.user_id = retention_windows.user_id
-    left join retained_users
-        on users.user_id = retained_users.user_id
 
 ),
 
