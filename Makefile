@@ -12,7 +12,8 @@ DEMO_DB ?= demo/activation.duckdb
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help env demo test test-duckdb test-postgres test-spark test-spark-full postgres test-fast lint docs clean
+.PHONY: help env demo test test-duckdb test-postgres test-spark test-spark-full postgres test-fast lint docs clean \
+	bench bench-quick
 
 help:
 	@echo "make demo   - create the environment, generate demo data, build all models into $(DEMO_DB)"
@@ -24,6 +25,8 @@ help:
 	@echo "make test-spark    - the Spark checks of make test (local pyspark, needs Java 17)"
 	@echo "make test-spark-full - the whole suite on Spark (about an hour)"
 	@echo "make docs   - dbt docs generate for the demo build"
+	@echo "make bench  - benchmark at 1M, 10M and 100M events (hours; writes bench/results.md)"
+	@echo "make bench-quick - the benchmark at 1M events with output checks (a few minutes)"
 
 env: $(STAMP)
 
@@ -42,12 +45,12 @@ demo: env $(PROFILES_DIR)/profiles.yml
 
 lint: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(PROFILES_DIR)/lint.duckdb $(BIN)/sqlfluff lint models analyses --processes 2
-	$(BIN)/ruff check scripts integration_tests
+	$(BIN)/ruff check scripts integration_tests bench
 
 # The whole suite on every engine: DuckDB in full, then PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
 # examples and batch splits, since each of their builds costs several times more.
-test: lint test-duckdb test-postgres test-spark
+test: lint test-duckdb bench-quick test-postgres test-spark
 
 PYTEST := ../$(PY) -m pytest -p no:cacheprovider --durations=10
 XDIST ?= -n 2
@@ -106,9 +109,18 @@ test-spark: env
 test-spark-full: env
 	$(call run_spark,)
 
+# Benchmark (bench/run_bench.py): 1M, 10M and 100M events -> bench/results.md. BENCH_ARGS
+# passes flags, e.g. `make bench BENCH_ARGS="--sizes 10M --threads 4"`. bench-quick runs
+# 1M events and checks the marts against the reference and a full refresh.
+bench: env $(PROFILES_DIR)/profiles.yml
+	$(PY) bench/run_bench.py $(BENCH_ARGS)
+
+bench-quick: env $(PROFILES_DIR)/profiles.yml
+	$(PY) bench/run_bench.py --quick $(BENCH_ARGS)
+
 docs: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) docs generate --profiles-dir $(PROFILES_DIR)
 
 clean:
 	rm -rf target dbt_packages logs integration_tests/target integration_tests/dbt_packages \
-		integration_tests/logs $(PROFILES_DIR) demo
+		integration_tests/logs $(PROFILES_DIR) demo bench/.work
