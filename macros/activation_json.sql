@@ -11,17 +11,17 @@
     {#- DuckDB's parser also accepts trailing commas and NaN / Infinity, which strict
         JSON (and other engines) reject. When the cheap pattern hints at one, string
         literals are blanked out and the pattern is checked again, so a comma or the
-        word NaN inside a string value is not mistaken for one. -#}
-    (
-        json_valid({{ expr }})
-        and (
-            not regexp_matches({{ expr }}, ',\s*[}\]]|NaN|Infinity')
-            or not regexp_matches(
-                regexp_replace({{ expr }}, '"(\\.|[^"\\])*"', '""', 'g'),
-                ',\s*[}\]]|NaN|Infinity'
-            )
+        word NaN inside a string value is not mistaken for one. A CASE, not AND/OR:
+        it keeps the costly steps to the rows that need them (several times faster
+        on a large events table). Null in, null out. -#}
+    case
+        when not json_valid({{ expr }}) then false
+        when not regexp_matches({{ expr }}, ',\s*[}\]]|NaN|Infinity') then true
+        else not regexp_matches(
+            regexp_replace({{ expr }}, '"(\\.|[^"\\])*"', '""', 'g'),
+            ',\s*[}\]]|NaN|Infinity'
         )
-    )
+    end
 {%- endmacro %}
 
 {% macro postgres__activation_json_is_valid(expr) -%}

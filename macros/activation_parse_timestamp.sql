@@ -23,7 +23,12 @@
     {%- set tail = "substr(" ~ text_value ~ ", 20)" -%}
     {%- set local_text = "replace(left(" ~ text_value ~ ", 19), 'T', ' ') || regexp_extract(" ~ tail ~ ", '^[.][0-9]{1,6}')" -%}
     {%- set offset_digits = "replace(regexp_extract(" ~ tail ~ ", '[+-][0-9]{2}(:?[0-9]{2})?$'), ':', '')" -%}
+    {#- Fast branch: the plain `YYYY-MM-DD HH:MM:SS` layout most sources write needs no
+        trim, fraction or offset, and gives the same value as the general branch. -#}
+    {%- set raw_text = "cast(" ~ expr ~ " as " ~ dbt.type_string() ~ ")" %}
     case
+        when regexp_full_match({{ raw_text }}, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}')
+            then try_cast({{ raw_text }} as timestamp)
         when regexp_full_match(
             {{ text_value }},
             '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?'

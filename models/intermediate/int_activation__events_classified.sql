@@ -105,26 +105,125 @@ earlier_copies as (
 
 ),
 
+dedup_keyed as (
+
+    {#- The dedup key of a usable row as non-null columns (event_id rows: the id; rows
+        without one: their content), so the keys join with plain equality. -#}
+    select
+        *,
+        coalesce(event_id, '') as dedup_event_id,
+        case when event_id is null then user_id else '' end as dedup_user_id,
+        case when event_id is null then event_name else '' end as dedup_event_name,
+        case when event_id is null then event_at else cast('1970-01-01' as {{ dbt.type_timestamp() }}) end as dedup_event_at,
+        case when event_id is null then coalesce(properties, '') else '' end as dedup_properties,
+        case when event_id is null then properties is null else false end as dedup_properties_is_null
+
+    from classified
+    where quarantine_reason is null
+
+),
+
+duplicated_keys as (
+
+    {#- Keys held by more than one usable row: only those rows need numbering, which
+        spares the sort of every event a window over all of them would cost. -#}
+    select
+        dedup_event_id,
+        dedup_user_id,
+        dedup_event_name,
+        dedup_event_at,
+        dedup_properties,
+        dedup_properties_is_null
+
+    from dedup_keyed
+    group by
+        dedup_event_id,
+        dedup_user_id,
+        dedup_event_name,
+        dedup_event_at,
+        dedup_properties,
+        dedup_properties_is_null
+    having count(*) > 1
+
+),
+
+flagged as (
+
+    select
+        dedup_keyed.*,
+        duplicated_keys.dedup_event_id is not null as is_duplicated_key
+
+    from dedup_keyed
+    left join duplicated_keys
+        on
+            dedup_keyed.dedup_event_id = duplicated_keys.dedup_event_id
+            and dedup_keyed.dedup_user_id = duplicated_keys.dedup_user_id
+            and dedup_keyed.dedup_event_name = duplicated_keys.dedup_event_name
+            and dedup_keyed.dedup_event_at = duplicated_keys.dedup_event_at
+            and dedup_keyed.dedup_properties = duplicated_keys.dedup_properties
+            and dedup_keyed.dedup_properties_is_null = duplicated_keys.dedup_properties_is_null
+
+),
+
 numbered as (
 
     select
-        *,
-        case
-            when quarantine_reason is null
-                then row_number() over (
-                    partition by
-                        quarantine_reason,
-                        coalesce(event_id, ''),
-                        case when event_id is null then user_id end,
-                        case when event_id is null then event_name end,
-                        case when event_id is null then event_at end,
-                        case when event_id is null then coalesce(properties, '') end,
-                        case when event_id is null then properties is null end
-                    order by event_at, user_id, event_name, coalesce(properties, '')
-                )
-        end as copy_number_in_window
+        event_id,
+        user_id,
+        event_name,
+        event_name_raw,
+        event_at,
+        event_timestamp_raw,
+        properties,
+        quarantine_reason,
+        partition_date,
+        cast(1 as {{ dbt.type_bigint() }}) as copy_number_in_window
+
+    from flagged
+    where not is_duplicated_key
+
+    union all
+
+    select
+        event_id,
+        user_id,
+        event_name,
+        event_name_raw,
+        event_at,
+        event_timestamp_raw,
+        properties,
+        quarantine_reason,
+        partition_date,
+        row_number() over (
+            partition by
+                dedup_event_id,
+                dedup_user_id,
+                dedup_event_name,
+                dedup_event_at,
+                dedup_properties,
+                dedup_properties_is_null
+            order by event_at, user_id, event_name, coalesce(properties, '')
+        ) as copy_number_in_window
+
+    from flagged
+    where is_duplicated_key
+
+    union all
+
+    select
+        event_id,
+        user_id,
+        event_name,
+        event_name_raw,
+        event_at,
+        event_timestamp_raw,
+        properties,
+        quarantine_reason,
+        partition_date,
+        cast(null as {{ dbt.type_bigint() }}) as copy_number_in_window
 
     from classified
+    where quarantine_reason is not null
 
 ),
 
@@ -134,9 +233,9 @@ final as (
         numbered.event_id,
         numbered.user_id,
         numbered.event_name,
-        numbered.event_name_raw,
+        case when numbered.quarantine_reason is not null then numbered.event_name_raw end as event_name_raw,
         numbered.event_at,
-        numbered.event_timestamp_raw,
+        case when numbered.quarantine_reason is not null then numbered.event_timestamp_raw end as event_timestamp_raw,
         numbered.properties,
         numbered.quarantine_reason,
         numbered.partition_date,

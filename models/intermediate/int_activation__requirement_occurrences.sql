@@ -1,9 +1,10 @@
 {#- The events that can count toward a requirement, narrow and partitioned by event
     date: usable, deduplicated events of users who exist, at or after signup, whose
     name (and property filter) matches a requirement signature. Per user, signature
-    and day only the first `max_min_count` events are kept (one row a day where every
-    requirement of the signature needs a single event), which always contains each
-    user's first `max_min_count` events overall.
+    and day only the first `max_min_count` events are kept (one row a day, from an
+    aggregate, with a null event_id, where every requirement of the signature needs a
+    single event), which always contains each user's first `max_min_count` events
+    overall.
 
     Incremental by event date with the window of `int_activation__events_classified`.
     One marker row per rewritten date (user_id null, carrying `config_fingerprint`)
@@ -79,7 +80,7 @@ needed_events as (
 
 ),
 
-qualifying_events as (
+matched_events as (
 
     select
         needed_events.user_id,
@@ -87,11 +88,7 @@ qualifying_events as (
         signatures.max_min_count,
         needed_events.event_id,
         needed_events.event_at,
-        needed_events.partition_date,
-        row_number() over (
-            partition by needed_events.user_id, signatures.requirement_signature_id, needed_events.partition_date
-            order by needed_events.event_at, needed_events.event_id
-        ) as day_occurrence_number
+        needed_events.partition_date
 
     from needed_events
     inner join signatures
@@ -102,6 +99,46 @@ qualifying_events as (
                 or {{ activation_json_extract_text('needed_events.properties', 'signatures.property_key') }}
                 = signatures.property_value
             )
+
+),
+
+qualifying_events as (
+
+    {#- Signatures that need one event: the day's first event by an aggregate (its
+        event_id does not matter downstream, only its time). Others: the day's first
+        `max_min_count` events by a window. -#}
+    select
+        user_id,
+        requirement_signature_id,
+        cast(null as {{ dbt.type_string() }}) as event_id,
+        min(event_at) as event_at,
+        partition_date
+
+    from matched_events
+    where max_min_count = 1
+    group by user_id, requirement_signature_id, partition_date
+
+    union all
+
+    select
+        user_id,
+        requirement_signature_id,
+        event_id,
+        event_at,
+        partition_date
+
+    from (
+        select
+            *,
+            row_number() over (
+                partition by user_id, requirement_signature_id, partition_date
+                order by event_at, event_id
+            ) as day_occurrence_number
+
+        from matched_events
+        where max_min_count > 1
+    ) as numbered
+    where day_occurrence_number <= max_min_count
 
 ),
 
@@ -123,7 +160,6 @@ final as (
         cast(null as {{ dbt.type_string() }}) as config_fingerprint
 
     from qualifying_events
-    where day_occurrence_number <= max_min_count
 
     union all
 
