@@ -63,7 +63,11 @@ classified as (
             when not events.is_properties_valid then 'invalid_properties_json'
             when users.user_id is null then 'unknown_user'
         end as quarantine_reason,
-        coalesce(cast(events.event_at as date), {{ activation_unparsed_partition_date() }}) as partition_date
+        coalesce(cast(events.event_at as date), {{ activation_unparsed_partition_date() }}) as partition_date,
+        case
+            when events.event_id is not null then {{ activation_row_hash(["'id'", 'events.event_id']) }}
+            else {{ activation_row_hash(["'content'", 'events.user_id', 'events.event_name', 'events.event_at', 'events.properties']) }}
+        end as dedup_hash
 
     from events
     {% if as_of_var -%}
@@ -105,108 +109,66 @@ earlier_copies as (
 
 ),
 
-dedup_keyed as (
+duplicated_hashes as (
 
-    {#- The dedup key of a usable row as non-null columns (event_id rows: the id; rows
-        without one: their content), so the keys join with plain equality. -#}
-    select
-        *,
-        coalesce(event_id, '') as dedup_event_id,
-        case when event_id is null then user_id else '' end as dedup_user_id,
-        case when event_id is null then event_name else '' end as dedup_event_name,
-        case when event_id is null then event_at else cast('1970-01-01' as {{ dbt.type_timestamp() }}) end as dedup_event_at,
-        case when event_id is null then coalesce(properties, '') else '' end as dedup_properties,
-        case when event_id is null then properties is null else false end as dedup_properties_is_null
+    {#- Dedup keys (as hashes) held by more than one usable row. Only those rows are
+        numbered with a window, on their exact key, which spares sorting every event; a
+        hash collision only sends a few more rows to the exact numbering. #}
+    select dedup_hash
 
     from classified
     where quarantine_reason is null
-
-),
-
-duplicated_keys as (
-
-    {#- Keys held by more than one usable row: only those rows need numbering, which
-        spares the sort of every event a window over all of them would cost. -#}
-    select
-        dedup_event_id,
-        dedup_user_id,
-        dedup_event_name,
-        dedup_event_at,
-        dedup_properties,
-        dedup_properties_is_null
-
-    from dedup_keyed
-    group by
-        dedup_event_id,
-        dedup_user_id,
-        dedup_event_name,
-        dedup_event_at,
-        dedup_properties,
-        dedup_properties_is_null
+    group by dedup_hash
     having count(*) > 1
-
-),
-
-flagged as (
-
-    select
-        dedup_keyed.*,
-        duplicated_keys.dedup_event_id is not null as is_duplicated_key
-
-    from dedup_keyed
-    left join duplicated_keys
-        on
-            dedup_keyed.dedup_event_id = duplicated_keys.dedup_event_id
-            and dedup_keyed.dedup_user_id = duplicated_keys.dedup_user_id
-            and dedup_keyed.dedup_event_name = duplicated_keys.dedup_event_name
-            and dedup_keyed.dedup_event_at = duplicated_keys.dedup_event_at
-            and dedup_keyed.dedup_properties = duplicated_keys.dedup_properties
-            and dedup_keyed.dedup_properties_is_null = duplicated_keys.dedup_properties_is_null
 
 ),
 
 numbered as (
 
     select
-        event_id,
-        user_id,
-        event_name,
-        event_name_raw,
-        event_at,
-        event_timestamp_raw,
-        properties,
-        quarantine_reason,
-        partition_date,
+        classified.event_id,
+        classified.user_id,
+        classified.event_name,
+        classified.event_name_raw,
+        classified.event_at,
+        classified.event_timestamp_raw,
+        classified.properties,
+        classified.quarantine_reason,
+        classified.partition_date,
         cast(1 as {{ dbt.type_bigint() }}) as copy_number_in_window
 
-    from flagged
-    where not is_duplicated_key
+    from classified
+    left join duplicated_hashes
+        on classified.dedup_hash = duplicated_hashes.dedup_hash
+    where classified.quarantine_reason is null and duplicated_hashes.dedup_hash is null
 
     union all
 
     select
-        event_id,
-        user_id,
-        event_name,
-        event_name_raw,
-        event_at,
-        event_timestamp_raw,
-        properties,
-        quarantine_reason,
-        partition_date,
+        classified.event_id,
+        classified.user_id,
+        classified.event_name,
+        classified.event_name_raw,
+        classified.event_at,
+        classified.event_timestamp_raw,
+        classified.properties,
+        classified.quarantine_reason,
+        classified.partition_date,
         row_number() over (
             partition by
-                dedup_event_id,
-                dedup_user_id,
-                dedup_event_name,
-                dedup_event_at,
-                dedup_properties,
-                dedup_properties_is_null
-            order by event_at, user_id, event_name, coalesce(properties, '')
+                coalesce(classified.event_id, ''),
+                case when classified.event_id is null then classified.user_id end,
+                case when classified.event_id is null then classified.event_name end,
+                case when classified.event_id is null then classified.event_at end,
+                case when classified.event_id is null then coalesce(classified.properties, '') end,
+                case when classified.event_id is null then classified.properties is null end
+            order by classified.event_at, classified.user_id, classified.event_name, coalesce(classified.properties, '')
         ) as copy_number_in_window
 
-    from flagged
-    where is_duplicated_key
+    from classified
+    inner join duplicated_hashes
+        on classified.dedup_hash = duplicated_hashes.dedup_hash
+    where classified.quarantine_reason is null
 
     union all
 
