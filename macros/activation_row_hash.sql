@@ -20,3 +20,19 @@
 {% macro spark__activation_row_hash(expressions) -%}
     xxhash64({{ expressions | join(', ') }})
 {%- endmacro %}
+
+
+{#- CTE keyword that asks the engine to inline a CTE referenced more than once instead
+    of storing its rows: DuckDB would otherwise keep every event of a full build in
+    memory (and spill it). Empty where the engine has no such keyword or inlines
+    anyway (Spark) or where re-reading costs more (PostgreSQL keeps its default). -#}
+{% macro activation_cte_not_materialized() -%}
+    {{ return(adapter.dispatch('activation_cte_not_materialized', 'milestone_activation')()) }}
+{%- endmacro %}
+
+{% macro default__activation_cte_not_materialized() -%}
+{%- endmacro %}
+
+{% macro duckdb__activation_cte_not_materialized() -%}
+    not materialized
+{%- endmacro %}

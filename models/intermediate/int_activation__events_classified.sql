@@ -15,11 +15,15 @@
 {%- set window_start_date = "cast('" ~ window_start ~ "' as date)" -%}
 {%- else -%}
 {%- set window_start_date = "cast(null as date)" -%}
-{%- endif %}
+{%- endif -%}
+{#- A full build reads the events in passes instead of storing a wide copy of all of
+    them in memory: the duplicate hashes (a cheap pass, see stg_activation__events),
+    then the rows. An incremental run reads only its window, which is small. -#}
+{%- set cte_hint = '' if window_start else activation_cte_not_materialized() %}
 
 with
 
-events as (
+events as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
     select * from {{ ref('stg_activation__events') }}
     {% if window_start -%}
@@ -42,7 +46,7 @@ as_of as (
 ),
 {%- endif %}
 
-classified as (
+classified as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
     select
         events.event_id,
@@ -64,10 +68,7 @@ classified as (
             when users.user_id is null then 'unknown_user'
         end as quarantine_reason,
         coalesce(cast(events.event_at as date), {{ activation_unparsed_partition_date() }}) as partition_date,
-        case
-            when events.event_id is not null then {{ activation_row_hash(["'id'", 'events.event_id']) }}
-            else {{ activation_row_hash(["'content'", 'events.user_id', 'events.event_name', 'events.event_at', 'events.properties']) }}
-        end as dedup_hash
+        events.dedup_hash
 
     from events
     {% if as_of_var -%}
@@ -111,13 +112,13 @@ earlier_copies as (
 
 duplicated_hashes as (
 
-    {#- Dedup keys (as hashes) held by more than one usable row. Only those rows are
-        numbered with a window, on their exact key, which spares sorting every event; a
-        hash collision only sends a few more rows to the exact numbering. #}
+    {#- Dedup-key hashes held by more than one row (quarantined rows included: a
+        superset is harmless). Only usable rows with such a hash are numbered, with a
+        window on their exact key; a hash collision only sends a few more rows to the
+        exact numbering. #}
     select dedup_hash
 
-    from classified
-    where quarantine_reason is null
+    from events
     group by dedup_hash
     having count(*) > 1
 
@@ -125,6 +126,7 @@ duplicated_hashes as (
 
 numbered as (
 
+    {#- Quarantined rows and usable rows whose key is held once: no numbering. #}
     select
         classified.event_id,
         classified.user_id,
@@ -135,12 +137,12 @@ numbered as (
         classified.properties,
         classified.quarantine_reason,
         classified.partition_date,
-        cast(1 as {{ dbt.type_bigint() }}) as copy_number_in_window
+        case when classified.quarantine_reason is null then 1 end as copy_number_in_window
 
     from classified
     left join duplicated_hashes
         on classified.dedup_hash = duplicated_hashes.dedup_hash
-    where classified.quarantine_reason is null and duplicated_hashes.dedup_hash is null
+    where classified.quarantine_reason is not null or duplicated_hashes.dedup_hash is null
 
     union all
 
@@ -169,23 +171,6 @@ numbered as (
     inner join duplicated_hashes
         on classified.dedup_hash = duplicated_hashes.dedup_hash
     where classified.quarantine_reason is null
-
-    union all
-
-    select
-        event_id,
-        user_id,
-        event_name,
-        event_name_raw,
-        event_at,
-        event_timestamp_raw,
-        properties,
-        quarantine_reason,
-        partition_date,
-        cast(null as {{ dbt.type_bigint() }}) as copy_number_in_window
-
-    from classified
-    where quarantine_reason is not null
 
 ),
 

@@ -33,8 +33,10 @@ event_names as (
         {{ activation_normalize_name('event_name_raw') }} as event_name
 
     from (
+        {#- Reads the relation, not the `source` CTE: a CTE read twice may be stored
+            in memory whole by the engine. -#}
         select distinct cast(event_name as {{ dbt.type_string() }}) as event_name_raw
-        from source
+        from {{ source('activation', 'events') }}
     ) as distinct_names
 
 ),
@@ -52,7 +54,21 @@ parsed as (
         cast({{ timestamp_column }} as {{ dbt.type_string() }}) as event_timestamp_raw,
         cast(properties as {{ dbt.type_string() }}) as properties,
         properties is null or coalesce({{ activation_json_is_valid('cast(properties as ' ~ dbt.type_string() ~ ')') }}, false)
-            as is_properties_valid
+            as is_properties_valid,
+        {#- Hash of the dedup key (event_id, else the content). Written on the source
+            columns so a query that needs only the hash parses the time and normalises
+            the name only for rows without an event_id. -#}
+        case
+            when {{ activation_clean_text('event_id') }} is not null
+                then {{ activation_row_hash(["'id'", activation_clean_text('event_id')]) }}
+            else {{ activation_row_hash([
+                "'content'",
+                activation_clean_text('user_id'),
+                activation_normalize_name('event_name'),
+                activation_parse_timestamp('event_timestamp_text'),
+                'cast(properties as ' ~ dbt.type_string() ~ ')',
+            ]) }}
+        end as dedup_hash
 
     from timestamp_texts
 
@@ -73,7 +89,8 @@ final as (
             when event_names.event_name is null then 'missing_event_name'
             when parsed.event_at is null then 'invalid_timestamp'
         end as row_problem,
-        parsed.is_properties_valid
+        parsed.is_properties_valid,
+        parsed.dedup_hash
 
     from parsed
     left join event_names
