@@ -785,7 +785,9 @@ def build_parser():
     parser.add_argument("--quick", action="store_true",
                         help="1M events only, and check the marts against the reference and a full refresh")
     parser.add_argument("--workdir", default=str(BENCH / ".work"), help="where the databases and dbt logs go")
-    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit for every step (below the 8 GiB RSS target: DuckDB allocates some memory outside its buffer pool)")
+    parser.add_argument("--memory-limit", default="6GB",
+                        help="DuckDB memory_limit for every step (below the 8 GiB RSS target: DuckDB "
+                             "allocates some memory outside its buffer pool)")
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads and dbt threads")
     parser.add_argument("--results", default=None,
                         help="results file (default bench/results.md; with --quick bench/.work/quick-results.md)")

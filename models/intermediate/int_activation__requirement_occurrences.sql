@@ -55,7 +55,7 @@ signatures as (
         max(min_count) as max_min_count
 
     from requirements
-    group by 1, 2, 3, 4
+    group by requirement_signature_id, event_name, property_key, property_value
 
 ),
 

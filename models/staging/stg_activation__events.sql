@@ -53,7 +53,8 @@ parsed as (
         {{ activation_parse_timestamp('event_timestamp_text') }} as event_at,
         cast({{ timestamp_column }} as {{ dbt.type_string() }}) as event_timestamp_raw,
         cast(properties as {{ dbt.type_string() }}) as properties,
-        properties is null or coalesce({{ activation_json_is_valid('cast(properties as ' ~ dbt.type_string() ~ ')') }}, false)
+        {%- set properties_text = 'cast(properties as ' ~ dbt.type_string() ~ ')' %}
+        properties is null or coalesce({{ activation_json_is_valid(properties_text) }}, false)
             as is_properties_valid,
         {#- Hash of the dedup key (event_id, else the content). Written on the source
             columns so a query that needs only the hash parses the time and normalises
@@ -66,7 +67,7 @@ parsed as (
                 activation_clean_text('user_id'),
                 activation_normalize_name('event_name'),
                 activation_parse_timestamp('event_timestamp_text'),
-                'cast(properties as ' ~ dbt.type_string() ~ ')',
+                properties_text,
             ]) }}
         end as dedup_hash
 
