@@ -19,7 +19,11 @@
 {#- A full build reads the events in passes instead of storing a wide copy of all of
     them in memory: the duplicate hashes (a cheap pass, see stg_activation__events),
     then the rows. An incremental run reads only its window, which is small. -#}
-{%- set cte_hint = '' if window_start else activation_cte_not_materialized() %}
+{%- set cte_hint = '' if window_start else activation_cte_not_materialized() -%}
+{%- set carried_columns = [
+    'event_id', 'user_id', 'event_name', 'event_name_raw', 'event_at', 'event_timestamp_raw',
+    'properties', 'quarantine_reason', 'partition_date',
+] %}
 
 with
 
@@ -128,15 +132,9 @@ numbered as (
 
     {#- Quarantined rows and usable rows whose key is held once: no numbering. #}
     select
-        classified.event_id,
-        classified.user_id,
-        classified.event_name,
-        classified.event_name_raw,
-        classified.event_at,
-        classified.event_timestamp_raw,
-        classified.properties,
-        classified.quarantine_reason,
-        classified.partition_date,
+        {%- for column in carried_columns %}
+        classified.{{ column }},
+        {%- endfor %}
         case when classified.quarantine_reason is null then 1 end as copy_number_in_window
 
     from classified
@@ -147,15 +145,9 @@ numbered as (
     union all
 
     select
-        classified.event_id,
-        classified.user_id,
-        classified.event_name,
-        classified.event_name_raw,
-        classified.event_at,
-        classified.event_timestamp_raw,
-        classified.properties,
-        classified.quarantine_reason,
-        classified.partition_date,
+        {%- for column in carried_columns %}
+        classified.{{ column }},
+        {%- endfor %}
         row_number() over (
             partition by
                 coalesce(classified.event_id, ''),
