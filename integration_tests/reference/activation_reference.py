@@ -8,6 +8,14 @@ rows and the two marts ``activation_user_milestones`` and ``activation_users``.
 Readings chosen where the specification and the contract are silent:
 
 * Trimming removes ASCII whitespace (space, tab, CR, LF, VT, FF) on both sides.
+* Event names (events, milestones, requirements and the event names in vars):
+  lower-cased with Python's ``str.lower``; a character is kept when its Unicode
+  general category is a letter (L*), a combining mark (M*) or a number (N*), so
+  ``"Café Opened"`` -> ``café_opened``, ``"検索"`` -> ``検索`` and Devanagari vowel
+  signs stay with their word; every other character (punctuation, symbols, emoji,
+  any space, ``_`` itself) separates. No Unicode normalisation (NFC) is applied:
+  a decomposed ``e`` + combining accent stays two characters and differs from the
+  composed ``é``.
 * Timestamps: the separator must be ``T`` or a single space, the offset
   (``Z``, ``+HH:MM``, ``+HHMM``, ``+HH`` and the ``-`` forms) may only follow a time
   of day and must touch it (no space before it); ``T`` and ``Z`` are upper case;
@@ -38,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -85,15 +94,27 @@ def clean_text(value):
     return text or None
 
 
-_NON_ALNUM_RUN = re.compile(r"[^a-z0-9]+")
+def _is_name_character(char):
+    """Letters (L*), combining marks (M*) and numbers (N*) of every script."""
+    return unicodedata.category(char)[0] in "LMN"
 
 
 def normalise_event_name(value):
-    """Trim, lower-case, runs of non [a-z0-9] -> '_', strip '_'; empty -> None."""
+    """Trim, lower-case (``str.lower``), every maximal run of characters that are not
+    letters, marks or numbers (Unicode general category L*, M*, N*; ``_`` included)
+    -> '_', strip '_'; empty -> None. No NFC/NFKC normalisation."""
     if value is None:
         return None
     text = str(value).strip(_WHITESPACE).lower()
-    text = _NON_ALNUM_RUN.sub("_", text).strip("_")
+    parts, in_separator = [], False
+    for char in text:
+        if _is_name_character(char):
+            parts.append(char)
+            in_separator = False
+        elif not in_separator:
+            parts.append("_")
+            in_separator = True
+    text = "".join(parts).strip("_")
     return text or None
 
 

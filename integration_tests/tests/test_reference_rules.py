@@ -125,7 +125,26 @@ LOGIN = [M("first_login", 1, trigger="login")]
         ("LOGIN", "login"),
         ("a  __  b", "a_b"),
         ("Step 2 Done", "step_2_done"),
-        ("café au lait", "caf_au_lait"),
+        ("café au lait", "café_au_lait"),
+        # letters, marks and numbers of every script are kept (SPEC §2)
+        ("Café Opened", "café_opened"),
+        ("ÉVÉNEMENT Créé", "événement_créé"),
+        ("Über—Größe", "über_größe"),  # em dash separates
+        ("検索", "検索"),
+        ("検索 実行", "検索_実行"),
+        ("हिन्दी", "हिन्दी"),  # vowel signs and virama (M*) stay inside the word
+        ("ПОИСК Выполнен", "поиск_выполнен"),
+        ("٣ items", "٣_items"),  # Arabic-Indic digit (Nd)
+        ("Level Ⅻ", "level_ⅻ"),  # letter number (Nl), lower-cased by str.lower
+        # punctuation, symbols, emoji and every kind of space are separators
+        ("Search 🔍 Done!", "search_done"),
+        ("🚀launch🚀", "launch"),
+        ("a\u00a0b", "a_b"),  # no-break space
+        ("x\u3000y", "x_y"),  # ideographic space
+        ("__a__b__", "a_b"),  # '_' itself is a separator
+        ("«Quote»", "quote"),
+        ("👍", None),
+        ("—·—", None),
         ("!!!", None),
         ("   ", None),
         ("", None),
@@ -136,6 +155,12 @@ def test_normalise_event_name(raw, expected):
     assert normalise_event_name(raw) == expected
 
 
+def test_normalise_event_name_applies_no_nfc():
+    decomposed = "Cafe\u0301 Opened"  # e + combining acute accent (Mn)
+    assert normalise_event_name(decomposed) == "cafe\u0301_opened"
+    assert normalise_event_name(decomposed) != normalise_event_name("Café Opened")
+
+
 def test_configured_and_event_names_normalised_the_same_way():
     result = run(
         [U("u1")],
@@ -143,6 +168,31 @@ def test_configured_and_event_names_normalised_the_same_way():
         [M("search", 1, trigger="Search Performed")],
     )
     assert um(result, "u1", "search")["reached_at"] == T(2024, 1, 2)
+
+
+def test_unicode_event_names_reach_milestones_and_are_never_missing():
+    result = run(
+        [U("u1")],
+        [
+            E("u1", "café opened", "2024-01-02 00:00:00", event_id="e1"),
+            E("u1", "検索", "2024-01-03 00:00:00", event_id="e2"),
+            E("u1", " हिन्दी  पढ़ा ", "2024-01-04 00:00:00", event_id="e3"),
+            E("u1", "👍🎉", "2024-01-05 00:00:00", event_id="e4"),  # no letter or digit
+            E("u1", "caf opened", "2024-01-01 12:00:00", event_id="e5"),  # 'caf' is another name
+        ],
+        [
+            M("cafe", 1, trigger="Café Opened"),
+            M("search", 2, trigger="検索"),
+            M("hindi", 3, trigger=None),
+        ],
+        [R("hindi", "हिन्दी-पढ़ा")],
+    )
+    assert um(result, "u1", "cafe")["reached_at"] == T(2024, 1, 2)
+    assert um(result, "u1", "search")["reached_at"] == T(2024, 1, 3)
+    assert um(result, "u1", "hindi")["reached_at"] == T(2024, 1, 4)
+    assert [(r["event_id"], r["reason"]) for r in result["events_quarantine"]] == [
+        ("e4", "missing_event_name")]
+    assert result["staged_events_count"] == 4
 
 
 # ------------------------------------------------------------------- timestamps
