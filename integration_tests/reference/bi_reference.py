@@ -18,9 +18,17 @@ Readings chosen where the contract is silent:
 * When ``as_of`` is null (no event timestamps and no var) every comparison with it is
   unknown, as in SQL: nobody is eligible, no nudges, no PQL rows, no KPI rows.
 * Cohort completion, funnel and velocity rows exist only for cohorts / breakdown
-  groups with at least one user; the funnel applies no censoring (the contract
-  gives it none). ``breakdown_value`` is ``str(value)``; only null becomes
-  ``'(none)'`` (an empty string stays empty).
+  groups with at least one user (every step for every such group).
+  ``breakdown_value`` is ``str(value)``; only null becomes ``'(none)'`` (an empty
+  string stays empty).
+* Funnel censoring: the longest step window is the greatest timeframe over all
+  funnel steps (all milestones). A user is eligible when
+  ``created_at + longest window <= as_of`` (inclusive, to the second).
+  ``cohort_users`` counts every user of the group, ``eligible_users`` the eligible
+  ones, ``in_progress_users`` the rest (never drop-offs). Counts, rates and hours
+  cover eligible users only: step 1 is entered by ``eligible_users``, step i > 1 by
+  the completers of step i-1; ``conversion_from_start`` = completed /
+  ``eligible_users`` (null when 0); the hours are among eligible completers.
 * Invite count property: the property read as text (numbers as written, strings as
   their value) counts when it is an integral number (``3``, ``"3"``, ``3.0``,
   ``1e2``; negative values are kept as is); a missing key, JSON null, booleans,
@@ -48,7 +56,8 @@ Readings chosen where the contract is silent:
   period without users are 0 and the value is null; sums of hours over no rows are
   null. Rates whose numerator is a subset of the denominator count only the
   denominator's users (activation_rate: eligible users who are activated;
-  milestone_completion_rate: eligible users who reached step 1 within timeframe).
+  milestone_completion_rate follows the funnel: users of the period whose longest
+  step window has closed, and among them those who completed step 1).
   The activation milestones are the per-user reference's (flagged, or every
   milestone at the highest level); with none, the activation_rate denominator is 0.
   ``pql_conversion_rate``'s top status band is the status band with the greatest
@@ -357,6 +366,19 @@ def _breakdowns(ctx, user):
     return values
 
 
+def _funnel_longest_window(ctx):
+    """Greatest timeframe over all funnel steps; None without steps."""
+    return max((ctx["config"][mid].timeframe for mid in ctx["steps"]), default=None)
+
+
+def _funnel_eligible(ctx, users):
+    """Users whose longest step window has closed: created_at + longest <= as_of."""
+    longest = _funnel_longest_window(ctx)
+    if longest is None:
+        return []
+    return [u for u in users if _le(u["created_at"] + longest, ctx["as_of"])]
+
+
 def _funnel(ctx):
     groups = {}
     for user in ctx["users"]:
@@ -367,9 +389,10 @@ def _funnel(ctx):
     for (cohort, dimension, value), members in sorted(
         groups.items(), key=lambda item: (item[0][0], dimension_order[item[0][1]], item[0][2])
     ):
-        entered = len(members)
+        eligible = _funnel_eligible(ctx, members)
+        entered = len(eligible)
         for index, mid in enumerate(ctx["steps"]):
-            completers = [u for u in members if ctx["funnel"][u["user_id"]][index]]
+            completers = [u for u in eligible if ctx["funnel"][u["user_id"]][index]]
             hours = []
             for user in completers:
                 at = _within(ctx, user["user_id"], mid)
@@ -383,10 +406,12 @@ def _funnel(ctx):
                 "milestone_id": mid,
                 "milestone_level": ctx["config"][mid].level,
                 "cohort_users": len(members),
+                "eligible_users": len(eligible),
+                "in_progress_users": len(members) - len(eligible),
                 "entered_users": entered,
                 "completed_users": len(completers),
                 "drop_off_rate": _ratio(entered - len(completers), entered),
-                "conversion_from_start": _ratio(len(completers), len(members)),
+                "conversion_from_start": _ratio(len(completers), len(eligible)),
                 "median_hours_from_previous_step": _median(hours),
                 "mean_hours_from_previous_step": _mean(hours),
                 "as_of": ctx["as_of"],
@@ -663,7 +688,7 @@ def _pql_handoffs(ctx, history):
 
 def _kpi_values(ctx, members, activated_in_period):
     """kpi_name -> (value, numerator, denominator) for one period."""
-    as_of, config, steps = ctx["as_of"], ctx["config"], ctx["steps"]
+    as_of, config = ctx["as_of"], ctx["config"]
     result = {}
 
     activation_ids = ctx["activation_ids"]
@@ -679,12 +704,8 @@ def _kpi_values(ctx, members, activated_in_period):
     result["ttfv_median_hours"] = (_median(ttfv), None, len(ttfv))
     result["ttfv_mean_hours"] = (_mean(ttfv), math.fsum(ttfv) if ttfv else None, len(ttfv))
 
-    if steps:
-        first = steps[0]
-        eligible = [u for u in members if _le(u["created_at"] + config[first].timeframe, as_of)]
-        completed = sum(1 for u in eligible if _within(ctx, u["user_id"], first) is not None)
-    else:
-        eligible, completed = [], 0
+    eligible = _funnel_eligible(ctx, members)
+    completed = sum(1 for u in eligible if ctx["funnel"][u["user_id"]][0])
     result["milestone_completion_rate"] = (_ratio(completed, len(eligible)), completed, len(eligible))
 
     hours = [h for u in members for _, h in _velocity_pairs(ctx, u["user_id"])]

@@ -23,7 +23,8 @@ COLUMNS = {
     ],
     "funnel": [
         "cohort_date", "breakdown_dimension", "breakdown_value", "step_number", "milestone_id", "milestone_level",
-        "cohort_users", "entered_users", "completed_users", "drop_off_rate", "conversion_from_start",
+        "cohort_users", "eligible_users", "in_progress_users", "entered_users", "completed_users",
+        "drop_off_rate", "conversion_from_start",
         "median_hours_from_previous_step", "mean_hours_from_previous_step", "as_of",
     ],
     "milestone_velocity": [
@@ -214,6 +215,8 @@ def test_funnel_order_rule_drop_off_and_conversion():
     s1, s2, s3 = step(1), step(2), step(3)
     assert (s1["milestone_id"], s2["milestone_id"], s3["milestone_id"]) == ("a", "b", "c")
     assert [s["cohort_users"] for s in (s1, s2, s3)] == [4, 4, 4]
+    # every window (30 d) closed by as_of: everybody is eligible, nobody in progress
+    assert [(s["eligible_users"], s["in_progress_users"]) for s in (s1, s2, s3)] == [(4, 0)] * 3
     assert [s["entered_users"] for s in (s1, s2, s3)] == [4, 3, 2]
     assert [s["completed_users"] for s in (s1, s2, s3)] == [3, 2, 1]
     assert s1["drop_off_rate"] == approx(0.25)
@@ -254,6 +257,112 @@ def test_funnel_breakdowns():
     assert none3["mean_hours_from_previous_step"] is None
     s50 = one(rows, breakdown_dimension="company_size", breakdown_value="50", step_number=1)
     assert (s50["cohort_users"], s50["entered_users"], s50["drop_off_rate"]) == (1, 1, 1.0)
+
+
+# ------------------------------------------------------------- funnel censoring
+
+# Steps a (1 d) and b (7 d): the longest step window is 7 days.
+CENSOR_MILESTONES = [M("a", 1, timeframe="1d"), M("b", 2, timeframe="7d")]
+CENSOR_AS_OF = "2024-01-10 00:00:00"
+CENSOR_USERS = [
+    U("old1", "2024-01-01 00:00:00"),
+    U("old2", "2024-01-02 00:00:00"),
+    # created_at + 7 d = as_of exactly: eligible (inclusive, to the second)
+    U("edge", "2024-01-03 00:00:00"),
+    # one second younger: still inside the window, in progress although it reached a
+    U("young1", "2024-01-03 00:00:01", install_source="ads"),
+    # next week's cohort: nobody eligible yet
+    U("young2", "2024-01-09 00:00:00"),
+]
+CENSOR_EVENTS = [
+    E("old1", "a", "2024-01-01 10:00:00"), E("old1", "b", "2024-01-02 10:00:00"),
+    E("old2", "a", "2024-01-02 04:00:00"),  # never b: a real drop-off
+    # b exactly at its deadline, which is also as_of
+    E("edge", "a", "2024-01-03 05:00:00"), E("edge", "b", "2024-01-10 00:00:00"),
+    E("young1", "a", "2024-01-03 01:00:01"),
+]
+
+
+def censor_result(**vars):
+    return run(CENSOR_USERS, CENSOR_EVENTS, CENSOR_MILESTONES, **{"activation_as_of": CENSOR_AS_OF, **vars})
+
+
+def test_funnel_counts_young_users_in_progress_not_as_drop_offs():
+    rows = censor_result()["funnel"]
+    c1, c2 = D(2024, 1, 1), D(2024, 1, 8)
+
+    def step(cohort, n, dimension="all", value="all"):
+        return one(rows, cohort_date=cohort, breakdown_dimension=dimension, breakdown_value=value, step_number=n)
+
+    s1, s2 = step(c1, 1), step(c1, 2)
+    for s in (s1, s2):
+        assert (s["cohort_users"], s["eligible_users"], s["in_progress_users"]) == (4, 3, 1)
+    # step 1: old1, old2, edge (young1 reached a within 1 d but is in progress)
+    assert (s1["entered_users"], s1["completed_users"]) == (3, 3)
+    assert s1["drop_off_rate"] == 0.0
+    assert s1["conversion_from_start"] == 1.0
+    # hours from signup of the eligible completers: 10, 4, 5 (young1's 1 h left out)
+    assert s1["median_hours_from_previous_step"] == approx(5.0)
+    assert s1["mean_hours_from_previous_step"] == approx(19 / 3)
+    # step 2: old1 and edge (b at its deadline = as_of); old2 drops off
+    assert (s2["entered_users"], s2["completed_users"]) == (3, 2)
+    assert s2["drop_off_rate"] == approx(1 / 3)
+    assert s2["conversion_from_start"] == approx(2 / 3)
+    # hours from a: old1 24, edge 6 d 19 h = 163
+    assert s2["median_hours_from_previous_step"] == approx(93.5)
+    assert s2["mean_hours_from_previous_step"] == approx(93.5)
+
+    # a young cohort: rows for every step, nothing entered, no drop-off rate
+    for n in (1, 2):
+        s = step(c2, n)
+        assert (s["cohort_users"], s["eligible_users"], s["in_progress_users"]) == (1, 0, 1)
+        assert (s["entered_users"], s["completed_users"]) == (0, 0)
+        assert s["drop_off_rate"] is None
+        assert s["conversion_from_start"] is None
+        assert s["median_hours_from_previous_step"] is None
+        assert s["mean_hours_from_previous_step"] is None
+
+    # a breakdown group made only of an in-progress user
+    ads = step(c1, 1, "install_source", "ads")
+    assert (ads["cohort_users"], ads["eligible_users"], ads["in_progress_users"]) == (1, 0, 1)
+    assert (ads["entered_users"], ads["completed_users"], ads["drop_off_rate"]) == (0, 0, None)
+    organic = step(c1, 2, "install_source", "organic")
+    assert (organic["eligible_users"], organic["in_progress_users"], organic["completed_users"]) == (3, 0, 2)
+
+
+def test_funnel_eligibility_uses_the_longest_step_window():
+    # as_of one second earlier: the edge user's 7-day window is no longer closed
+    rows = censor_result(activation_as_of="2024-01-09 23:59:59")["funnel"]
+    s1 = one(rows, cohort_date=D(2024, 1, 1), breakdown_dimension="all", step_number=1)
+    assert (s1["cohort_users"], s1["eligible_users"], s1["in_progress_users"]) == (4, 2, 2)
+    assert (s1["entered_users"], s1["completed_users"]) == (2, 2)
+    # a single 1-day step: every user of the first cohort is past it
+    one_step = run(CENSOR_USERS, CENSOR_EVENTS, CENSOR_MILESTONES[:1], activation_as_of=CENSOR_AS_OF)["funnel"]
+    s1 = one(one_step, cohort_date=D(2024, 1, 1), breakdown_dimension="all", step_number=1)
+    assert (s1["eligible_users"], s1["in_progress_users"], s1["completed_users"]) == (4, 0, 4)
+    young = one(one_step, cohort_date=D(2024, 1, 8), breakdown_dimension="all", step_number=1)
+    assert (young["eligible_users"], young["in_progress_users"]) == (1, 0)  # 2024-01-09 + 1 d = as_of
+    assert (young["completed_users"], young["drop_off_rate"]) == (0, 1.0)
+
+
+def test_funnel_without_as_of_has_nobody_eligible():
+    # no event timestamp and no var: as_of is null, every comparison with it unknown
+    rows = run([U("u1"), U("u2")], [], CENSOR_MILESTONES)["funnel"]
+    assert len(rows) == 4 * 2  # all, install_source, plan_tier, signup_type x 2 steps
+    for row in rows:
+        assert (row["cohort_users"], row["eligible_users"], row["in_progress_users"]) == (2, 0, 2)
+        assert (row["entered_users"], row["completed_users"], row["drop_off_rate"]) == (0, 0, None)
+        assert row["as_of"] is None
+
+
+def test_kpi_milestone_completion_rate_follows_the_funnel():
+    table = {(r["period_start"], r["kpi_name"]): r for r in censor_result()["kpis"]}
+    w1 = table[(D(2024, 1, 1), "milestone_completion_rate")]
+    # eligible by the longest step window (7 d), not by step 1's own 1 d: young1 is out
+    assert (w1["value"], w1["numerator"], w1["denominator"]) == (1.0, 3, 3)
+    # young2's 1-day window of step 1 has closed, its 7-day funnel window has not
+    w2 = table[(D(2024, 1, 8), "milestone_completion_rate")]
+    assert (w2["value"], w2["numerator"], w2["denominator"]) == (None, 0, 0)
 
 
 # ---------------------------------------------------------------------- velocity
@@ -372,6 +481,57 @@ def test_viral_without_count_property_counts_events():
     assert c1["invites_per_user"] == approx(2.0)
     assert c1["invite_acceptance_rate"] == approx(0.75)
     assert c1["viral_coefficient"] == approx(1.5)
+
+
+def test_event_names_in_vars_are_normalised():
+    # the var spelled as a user would write it matches the staged (normalised) names
+    for spelling in ("Invite Sent", " INVITE-SENT ", "invite_sent"):
+        rows = run(VIRAL_USERS, VIRAL_EVENTS, [M("a", 1)], activation_as_of="2024-01-20 00:00:00",
+                   activation_invite_event=spelling)["viral_coefficient"]
+        assert one(rows, cohort_date=D(2024, 1, 1))["invites_sent"] == 4, spelling
+    # Unicode names in vars: letters of every script kept, emoji and punctuation separate
+    users = [U("u1", "2024-01-01 00:00:00"), U("u2", "2024-01-02 00:00:00", inviter="u1")]
+    events = [
+        E("u1", "a", "2024-01-01 01:00:00"),
+        E("u1", "招待 送信", "2024-01-03 00:00:00"),
+        E("u1", "Einladung  gesendet", "2024-01-03 00:00:00"),
+        E("u1", "einladung_gesendet", "2024-01-04 00:00:00"),
+        E("u1", "Café Ouvert", "2024-01-05 00:00:00"),  # activity
+        E("u1", "caf ouvert", "2024-01-06 00:00:00"),  # another name, not an activity event
+        E("u2", "Abonnement Gestartet", "2024-01-05 00:00:00"),
+    ]
+    common = {"activation_as_of": "2024-02-15 00:00:00"}
+    rows = run(users, events, [M("a", 1, activation=True)], activation_invite_event="✉ Einladung—gesendet!",
+               **common)["viral_coefficient"]
+    assert one(rows, cohort_date=D(2024, 1, 1))["invites_sent"] == 2
+    rows = run(users, events, [M("a", 1, activation=True)], activation_invite_event="招待・送信", **common)[
+        "viral_coefficient"]
+    assert one(rows, cohort_date=D(2024, 1, 1))["invites_sent"] == 1
+    # retention counts only the 'café_ouvert' activity of u1 (activated 2024-01-01 01:00)
+    result = run(users, events, [M("a", 1, activation=True)], activation_activity_events=["CAFÉ ouvert 🙂"],
+                 activation_conversion_event="abonnement-gestartet", **common)
+    w7 = one(result["retention"], activation_cohort_date=D(2024, 1, 1), window_days=7)
+    assert (w7["activated_users"], w7["eligible_users"], w7["retained_users"]) == (1, 1, 1)
+    rows = run(users, [e for e in events if e["event_name"] != "Café Ouvert"], [M("a", 1, activation=True)],
+               activation_activity_events=["CAFÉ ouvert 🙂"], **common)["retention"]
+    assert one(rows, activation_cohort_date=D(2024, 1, 1), window_days=7)["retained_users"] == 0
+    assert {r["highest_level_reached"]: r["converted_users"] for r in result["conversion_by_milestone"]} == {
+        0: 1, 1: 0}
+
+
+def test_experiment_exposure_event_var_is_normalised():
+    from reference.survival_reference import compute_statistics
+
+    users = [U("u1"), U("u2")]
+    events = [
+        E("u1", "Experiment Exposure", "2024-01-01 01:00:00", '{"experiment": "x", "variant": "control"}'),
+        E("u2", "experiment_exposure", "2024-01-01 01:00:00", '{"experiment": "x", "variant": "b"}'),
+        E("u2", "実験 表示", "2024-01-01 02:00:00", '{"experiment": "y", "variant": "b"}'),
+    ]
+    for spelling, expected in (("EXPERIMENT-exposure", {"x": 2}), ("👀 実験・表示", {"y": 1})):
+        result = compute_statistics(users, events, [M("a", 1)], [], {
+            "activation_as_of": "2024-02-01 00:00:00", "activation_experiment_exposure_event": spelling})
+        assert {r["experiment_id"]: r["exposed_users"] for r in result["experiments"]} == expected, spelling
 
 
 # ---------------------------------------------------------- conversion by milestone
