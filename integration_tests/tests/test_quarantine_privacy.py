@@ -64,7 +64,9 @@ def _text_values(builder, schema, relation):
 
 @pytest.fixture(scope="module")
 def built(dbt_builder):
-    dbt_builder.build(Dataset(USERS, EVENTS, MILESTONES, []), vars={"activation_as_of": "2025-01-10 00:00:00"})
+    # `build`: the data tests run too, among them the row reconciliation of the quarantine marts
+    dbt_builder.build(Dataset(USERS, EVENTS, MILESTONES, []), vars={"activation_as_of": "2025-01-10 00:00:00"},
+                      command="build")
     return dbt_builder
 
 
