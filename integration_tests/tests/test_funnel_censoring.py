@@ -26,6 +26,7 @@ USERS = [
     user("a1", "2025-03-03 00:00:00"),
     user("a2", "2025-03-03 00:00:00"),
     user("a3", "2025-03-04 00:00:00"),
+    user("a4", "2025-03-05 00:00:00"),
     # cohort 2025-03-17
     user("b1", "2025-03-21 00:00:00"),  # + 10 days == as_of exactly: eligible
     user("b2", "2025-03-21 00:00:01", install_source="ads"),  # one second short: in progress
@@ -43,6 +44,9 @@ EVENTS = [
     event("a2", "login", "2025-03-03 02:00:00", "a2-1"),
     # a3: login after 72 h, outside the 48 h timeframe: a drop-off at step 1
     event("a3", "login", "2025-03-07 00:00:00", "a3-1"),
+    # a4: core before login: step 1 after 2 h, step 2 out of time order: a drop-off at step 2
+    event("a4", "core", "2025-03-05 01:00:00", "a4-1"),
+    event("a4", "login", "2025-03-05 02:00:00", "a4-2"),
     # b1: all three (6 h, 18 h, 120 h; paid 6 days after signup, inside 7d)
     event("b1", "login", "2025-03-21 06:00:00", "b1-1"),
     event("b1", "core", "2025-03-22 00:00:00", "b1-2"),
@@ -63,10 +67,11 @@ FUNNEL_COLUMNS = ("cohort_users", "eligible_users", "in_progress_users", "entere
 
 # (cohort_date, breakdown_dimension, breakdown_value, step) -> the columns above
 EXPECTED_FUNNEL = {
-    # a1, a2, a3 all eligible. Step 1: a1 (1 h) and a2 (2 h); a3 late.
-    (D(2025, 3, 3), "all", "all", 1): (3, 3, 0, 3, 2, 1 / 3, 2 / 3, 1.5, 1.5),
-    (D(2025, 3, 3), "all", "all", 2): (3, 3, 0, 2, 1, 1 / 2, 1 / 3, 23.0, 23.0),
-    (D(2025, 3, 3), "all", "all", 3): (3, 3, 0, 1, 1, 0.0, 1 / 3, 24.0, 24.0),
+    # a1..a4 all eligible. Step 1: a1 (1 h), a2 (2 h), a4 (2 h); a3 late. Step 2: a1
+    # only (a4 reached it before step 1).
+    (D(2025, 3, 3), "all", "all", 1): (4, 4, 0, 4, 3, 1 / 4, 3 / 4, 2.0, 5 / 3),
+    (D(2025, 3, 3), "all", "all", 2): (4, 4, 0, 3, 1, 2 / 3, 1 / 4, 23.0, 23.0),
+    (D(2025, 3, 3), "all", "all", 3): (4, 4, 0, 1, 1, 0.0, 1 / 4, 24.0, 24.0),
     # b1 (at the boundary) and b3 eligible; b2 in progress.
     (D(2025, 3, 17), "all", "all", 1): (3, 2, 1, 2, 2, 0.0, 1.0, 9.0, 9.0),
     (D(2025, 3, 17), "all", "all", 2): (3, 2, 1, 2, 2, 0.0, 1.0, 15.0, 15.0),
@@ -85,7 +90,7 @@ EXPECTED_FUNNEL = {
 # milestone_completion_rate per signup week: (numerator, denominator, value). Eligible
 # users of the week who completed step 1 / eligible users of the week.
 EXPECTED_COMPLETION_KPI = {
-    D(2025, 3, 3): (2, 3, 2 / 3),
+    D(2025, 3, 3): (3, 4, 3 / 4),
     D(2025, 3, 10): (0, 0, None),
     # b2's and c1's first-step windows (48 h) have closed, but not their longest
     # windows: neither counts (censoring by the first step's timeframe gave 3/3 and 1/1).
