@@ -83,10 +83,13 @@ def test_window_closing_exactly_at_as_of_counts(point_rubric):
     assert young["eligible_users"] == 0 and young["completion_rate"] is None and not young["is_mature"]
 
 
-def test_funnel_requires_time_order(point_rubric):
+def test_funnel_counts_users_inside_the_longest_window_as_in_progress(point_rubric):
     (step2,) = rows(point_rubric, "funnel", cohort_date=D(2025, 1, 6), breakdown_dimension="all", step_number=2)
-    # u1 in order, u2 at the same second (non-decreasing), u4 reached core before login
-    assert step2["entered_users"] == 3 and step2["completed_users"] == 2
+    # u1, u2 and u4 signed up less than 30 days (the longest step window) before as_of:
+    # in progress, not entered nor dropped (the time-order rule on eligible users:
+    # test_funnel_censoring.py)
+    assert (step2["cohort_users"], step2["eligible_users"], step2["in_progress_users"]) == (3, 0, 3)
+    assert (step2["entered_users"], step2["completed_users"], step2["drop_off_rate"]) == (0, 0, None)
 
 
 def test_two_bands_in_one_day_is_one_handoff(point_rubric):

@@ -1,6 +1,10 @@
 {#- One row per user and funnel step. A step is completed when every step up to it was
     reached within its timeframe and in non-decreasing time order (SPEC §6);
-    `hours_from_previous_step` is measured from the previous step (step 1: signup). -#}
+    `hours_from_previous_step` is measured from the previous step (step 1: signup).
+    Censoring (SPEC §6): a user is eligible for the funnel's counts once the longest
+    step window has closed (created_at + the greatest timeframe of all steps <= as_of,
+    the cohort completion mart's arithmetic); until then they are in progress, never
+    a drop-off. -#}
 
 with
 
@@ -16,6 +20,13 @@ steps as (
 
 ),
 
+longest_step_window as (
+
+    select max(timeframe_seconds) as longest_step_window_seconds
+    from steps
+
+),
+
 ordered as (
 
     select
@@ -23,6 +34,12 @@ ordered as (
         steps.step_number,
         steps.milestone_id,
         user_milestones.user_created_at,
+        coalesce(
+            {{ activation_dateadd(
+                'second', 'longest_step_window.longest_step_window_seconds', 'user_milestones.user_created_at'
+            ) }} <= user_milestones.as_of,
+            false
+        ) as is_eligible,
         user_milestones.is_within_timeframe,
         user_milestones.reached_at,
         lag(user_milestones.reached_at) over (
@@ -33,6 +50,7 @@ ordered as (
     from user_milestones
     inner join steps
         on user_milestones.milestone_id = steps.milestone_id
+    cross join longest_step_window
 
 ),
 
@@ -63,6 +81,7 @@ final as (
             order by step_number
             rows between unbounded preceding and current row
         ) = 1 as is_step_completed,
+        is_eligible,
         {{ activation_seconds_between('coalesce(previous_reached_at, user_created_at)', 'reached_at') }} / 3600.0
             as hours_from_previous_step
 

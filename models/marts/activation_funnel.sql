@@ -1,6 +1,8 @@
 {#- Funnel by level order per signup cohort, overall and broken down by install_source,
     plan_tier, signup_type (direct / invited) and each passthrough segment. Step i counts
-    users who reached steps 1..i within their timeframes in non-decreasing time order. -#}
+    users who reached steps 1..i within their timeframes in non-decreasing time order.
+    Censored (SPEC §6): counts, rates and times cover the eligible users, whose longest
+    step window has closed; the others are in_progress_users, never drop-offs. -#}
 {%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + var('activation_user_passthrough_columns', []) -%}
 
 with
@@ -56,9 +58,12 @@ grouped_steps as (
         user_groups.breakdown_dimension,
         user_groups.breakdown_value,
         funnel_steps.step_number,
-        funnel_steps.is_step_completed,
-        case when funnel_steps.is_step_completed then funnel_steps.hours_from_previous_step end
-            as completed_hours
+        funnel_steps.is_eligible,
+        funnel_steps.is_eligible and funnel_steps.is_step_completed as is_completed,
+        case
+            when funnel_steps.is_eligible and funnel_steps.is_step_completed
+                then funnel_steps.hours_from_previous_step
+        end as completed_hours
 
     from user_groups
     inner join funnel_steps
@@ -74,7 +79,8 @@ step_counts as (
         breakdown_value,
         step_number,
         count(*) as cohort_users,
-        count(case when is_step_completed then 1 end) as completed_users,
+        count(case when is_eligible then 1 end) as eligible_users,
+        count(case when is_completed then 1 end) as completed_users,
         {{ activation_median('completed_hours') }} as median_hours_from_previous_step,
         avg(completed_hours) as mean_hours_from_previous_step
 
@@ -92,7 +98,7 @@ with_entries as (
                 partition by cohort_date, breakdown_dimension, breakdown_value
                 order by step_number
             ),
-            cohort_users
+            eligible_users
         ) as entered_users
 
     from step_counts
@@ -109,12 +115,14 @@ final as (
         steps.milestone_id,
         steps.milestone_level,
         with_entries.cohort_users,
+        with_entries.eligible_users,
+        with_entries.cohort_users - with_entries.eligible_users as in_progress_users,
         with_entries.entered_users,
         with_entries.completed_users,
         cast(with_entries.entered_users - with_entries.completed_users as {{ activation_type_double() }})
         / nullif(with_entries.entered_users, 0) as drop_off_rate,
         cast(with_entries.completed_users as {{ activation_type_double() }})
-        / nullif(with_entries.cohort_users, 0) as conversion_from_start,
+        / nullif(with_entries.eligible_users, 0) as conversion_from_start,
         with_entries.median_hours_from_previous_step,
         with_entries.mean_hours_from_previous_step,
         as_of.as_of_at as as_of

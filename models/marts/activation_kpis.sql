@@ -45,6 +45,12 @@ steps as (
 
 ),
 
+funnel_steps as (
+
+    select * from {{ ref('int_activation__user_funnel_steps') }}
+
+),
+
 targets as (
 
     select * from {{ ref('activation_kpi_targets') }}
@@ -116,9 +122,10 @@ user_facts as (
         {{ activation_dateadd('second', 'activation_windows.activation_window_seconds', 'users.created_at') }}
         <= as_of.as_of_at as is_activation_decided,
         users.time_to_first_value_hours,
-        first_step.is_within_timeframe as is_first_step_reached,
-        {{ activation_dateadd('second', 'first_step.timeframe_seconds', 'users.created_at') }}
-        <= as_of.as_of_at as is_first_step_decided,
+        {#- The first funnel step, censored like the funnel: decided once the longest
+            step window has closed. #}
+        first_step.is_step_completed as is_first_step_reached,
+        first_step.is_eligible as is_first_step_decided,
         velocity_pairs.velocity_hours_sum,
         coalesce(velocity_pairs.velocity_pairs, 0) as velocity_pairs,
         engagement.is_converted_to_paid,
@@ -133,7 +140,7 @@ user_facts as (
     from users
     inner join engagement
         on users.user_id = engagement.user_id
-    inner join step_reaches as first_step
+    inner join funnel_steps as first_step
         on
             users.user_id = first_step.user_id
             and first_step.step_number = 1

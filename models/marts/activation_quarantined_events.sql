@@ -1,11 +1,14 @@
 {#- Every raw event row the package could not use, with the reason. Nothing is
-    dropped silently: raw rows = staged + quarantined + duplicates removed. -#}
+    dropped silently: raw rows = staged + quarantined + duplicates removed.
+    Ids, reasons and dates only: the raw text of a rejected row (name and time as
+    received, properties) stays in int_activation__quarantined_event_details in the
+    staging schema, out of the schema BI tools read. -#}
 
 with
 
-classified as (
+details as (
 
-    select * from {{ ref('int_activation__events_classified') }}
+    select * from {{ ref('int_activation__quarantined_event_details') }}
 
 ),
 
@@ -15,14 +18,10 @@ final as (
         event_id,
         user_id,
         event_name,
-        event_name_raw,
-        event_timestamp_raw,
         event_at,
-        properties,
         quarantine_reason
 
-    from classified
-    where quarantine_reason is not null
+    from details
 
 )
 

@@ -1,10 +1,13 @@
-{#- Every raw users row the package could not use, with the reason. -#}
+{#- Every raw users row the package could not use, with the reason. Ids, reasons and
+    dates only: the raw values of a rejected row (created_at text as received, plan,
+    channel) stay in int_activation__quarantined_user_details in the staging schema,
+    out of the schema BI tools read. -#}
 
 with
 
-users as (
+details as (
 
-    select * from {{ ref('stg_activation__users') }}
+    select * from {{ ref('int_activation__quarantined_user_details') }}
 
 ),
 
@@ -13,14 +16,10 @@ final as (
     select
         user_id,
         account_id,
-        created_at_raw,
         created_at,
-        plan_tier,
-        install_source,
         quarantine_reason
 
-    from users
-    where quarantine_reason is not null
+    from details
 
 )
 
