@@ -1,14 +1,16 @@
 {#- Activation rule (SPEC §4): a user is activated exactly when every activation
     milestone was reached within its timeframe, and activated_at is the latest of those
     reach times. Activation milestones are the flagged ones or, when none is flagged,
-    the highest-level ones. Recomputed here from activation_user_milestones; returns the
+    the highest-level ones. Recomputed here from int_activation__user_milestones (the
+    per-user milestone grid activation_user_milestones also shows), read upstream
+    without a graph edge so the test runs with activation_users alone; returns the
     users where activation_users disagrees. -#}
 
 with
 
 user_milestones as (
 
-    select * from {{ ref('activation_user_milestones') }}
+    select * from {{ milestone_activation.activation_upstream_relation('int_activation__user_milestones') }}
 
 ),
 

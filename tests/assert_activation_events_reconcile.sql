@@ -1,30 +1,33 @@
 {#- Nothing is dropped silently (SPEC §2): raw events rows = staged + quarantined +
     duplicates removed + rows an incremental run could not apply (late_not_applied,
-    0 after a full build). Counts come from three places on purpose: the raw source, the
-    models that hold the rows (int_activation__events, activation_quarantined_events)
-    and activation_data_quality, which must agree with both. Returns one row per
-    mismatch. -#}
+    0 after a full build). activation_data_quality is checked against the raw source
+    and against int_activation__events_classified (every applied row, counted here by
+    its own columns); the models holding the rows are tied to the same classification
+    by assert_activation_staged_events_reconcile and
+    assert_activation_quarantined_events_reconcile. The source and the classified
+    model are read upstream without a graph edge, so the test runs with
+    activation_data_quality alone. Returns one row per mismatch. -#}
 
 with
 
 raw_events as (
 
     select count(*) as row_count
-    from {{ source('activation', 'events') }}
+    from {{ milestone_activation.activation_upstream_relation('events', source_name='activation') }}
 
 ),
 
-staged_events as (
+classified_events as (
 
-    select count(*) as row_count
-    from {{ ref('int_activation__events') }}
+    select
+        count(*) as total_rows,
+        coalesce(sum(case when quarantine_reason is null and copy_number = 1 then 1 end), 0)
+            as staged_rows,
+        coalesce(sum(case when quarantine_reason is not null then 1 end), 0) as quarantined_rows,
+        coalesce(sum(case when quarantine_reason is null and copy_number > 1 then 1 end), 0)
+            as duplicate_rows
 
-),
-
-quarantined_events as (
-
-    select count(*) as row_count
-    from {{ ref('activation_quarantined_events') }}
+    from {{ milestone_activation.activation_upstream_relation('int_activation__events_classified') }}
 
 ),
 
@@ -47,11 +50,9 @@ checks as (
     select
         'raw = staged + quarantined + duplicates removed + late not applied' as check_name,
         raw_events.row_count as expected_rows,
-        staged_events.row_count + quarantined_events.row_count + data_quality.duplicate_rows
-        + data_quality.late_rows as actual_rows
+        classified_events.total_rows + data_quality.late_rows as actual_rows
     from raw_events
-    cross join staged_events
-    cross join quarantined_events
+    cross join classified_events
     cross join data_quality
 
     union all
@@ -66,19 +67,28 @@ checks as (
     union all
 
     select
-        'activation_data_quality staged = int_activation__events' as check_name,
-        staged_events.row_count as expected_rows,
+        'activation_data_quality staged = classified staged' as check_name,
+        classified_events.staged_rows as expected_rows,
         data_quality.staged_rows as actual_rows
-    from staged_events
+    from classified_events
     cross join data_quality
 
     union all
 
     select
-        'activation_data_quality quarantined = activation_quarantined_events' as check_name,
-        quarantined_events.row_count as expected_rows,
+        'activation_data_quality quarantined = classified quarantined' as check_name,
+        classified_events.quarantined_rows as expected_rows,
         data_quality.quarantined_rows as actual_rows
-    from quarantined_events
+    from classified_events
+    cross join data_quality
+
+    union all
+
+    select
+        'activation_data_quality duplicates removed = classified duplicates' as check_name,
+        classified_events.duplicate_rows as expected_rows,
+        data_quality.duplicate_rows as actual_rows
+    from classified_events
     cross join data_quality
 
 )

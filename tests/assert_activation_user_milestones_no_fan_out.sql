@@ -1,6 +1,9 @@
 {#- activation_user_milestones is the full grid: exactly one row per usable user and
     configured milestone. More rows means a join fanned out, fewer means users or
-    milestones went missing. Returns a row when the counts differ. -#}
+    milestones went missing. Users and milestones are counted in the models upstream
+    of it (int_activation__users holds every usable user, one activation_users row
+    each), read without a graph edge so the test runs with activation_user_milestones
+    alone. Returns a row when the counts differ. -#}
 
 with
 
@@ -14,14 +17,14 @@ grid_rows as (
 users as (
 
     select count(*) as row_count
-    from {{ ref('activation_users') }}
+    from {{ milestone_activation.activation_upstream_relation('int_activation__users') }}
 
 ),
 
 milestones as (
 
     select count(*) as row_count
-    from {{ ref('int_activation__milestones') }}
+    from {{ milestone_activation.activation_upstream_relation('int_activation__milestones') }}
 
 )
 

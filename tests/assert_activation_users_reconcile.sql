@@ -1,28 +1,33 @@
 {#- Nothing is dropped silently (SPEC §2): raw users rows = staged + quarantined
-    (a repeated user_id is quarantined as duplicate_user_id, never removed). Checked
-    against the raw source, the models holding the rows and activation_data_quality.
-    Returns one row per mismatch. -#}
+    (a repeated user_id is quarantined as duplicate_user_id, never removed).
+    activation_data_quality is checked against the raw source, int_activation__users
+    (the staged users) and stg_activation__users (every row with its quarantine
+    reason); activation_quarantined_users is tied to the same staging rows by
+    assert_activation_quarantined_users_reconcile. These are read upstream without a
+    graph edge, so the test runs with activation_data_quality alone. Returns one row
+    per mismatch. -#}
 
 with
 
 raw_users as (
 
     select count(*) as row_count
-    from {{ source('activation', 'users') }}
+    from {{ milestone_activation.activation_upstream_relation('users', source_name='activation') }}
 
 ),
 
 staged_users as (
 
     select count(*) as row_count
-    from {{ ref('int_activation__users') }}
+    from {{ milestone_activation.activation_upstream_relation('int_activation__users') }}
 
 ),
 
 quarantined_users as (
 
     select count(*) as row_count
-    from {{ ref('activation_quarantined_users') }}
+    from {{ milestone_activation.activation_upstream_relation('stg_activation__users') }}
+    where quarantine_reason is not null
 
 ),
 
@@ -71,7 +76,7 @@ checks as (
     union all
 
     select
-        'activation_data_quality quarantined = activation_quarantined_users' as check_name,
+        'activation_data_quality quarantined = stg_activation__users quarantined' as check_name,
         quarantined_users.row_count as expected_rows,
         data_quality.quarantined_rows as actual_rows
     from quarantined_users
