@@ -1,5 +1,6 @@
 {#- Every raw users row the package could not use, with the reason. -#}
 
+-- depends_on: {{ ref('int_activation__milestones') }}
 with
 
 users as (
