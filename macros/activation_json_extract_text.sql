@@ -11,8 +11,22 @@
 
 {% macro duckdb__activation_json_extract_text(json_expr, key_expr) -%}
     {#- Guarded so an invalid document yields null instead of an error, whatever order
-        the optimizer evaluates filters in. -#}
-    case when json_valid({{ json_expr }}) then json_extract_string({{ json_expr }}, '$."' || {{ key_expr }} || '"') end
+        the optimizer evaluates filters in. The key goes in a quoted path (`$."key"`),
+        which cannot hold a double quote or a backslash; a key with either goes in a JSON
+        pointer (`/key`, with `~` written `~0` and `/` written `~1`), which takes any
+        key. Such a key is never all digits, so the pointer cannot pick an array
+        element where the quoted path finds nothing. -#}
+    case
+        when json_valid({{ json_expr }})
+            then json_extract_string(
+                {{ json_expr }},
+                case
+                    when strpos({{ key_expr }}, '"') > 0 or strpos({{ key_expr }}, chr(92)) > 0
+                        then '/' || replace(replace({{ key_expr }}, '~', '~0'), '/', '~1')
+                    else '$."' || {{ key_expr }} || '"'
+                end
+            )
+    end
 {%- endmacro %}
 
 {% macro postgres__activation_json_extract_text(json_expr, key_expr) -%}
@@ -39,8 +53,10 @@
 {%- endmacro %}
 
 {% macro spark__activation_json_extract_text(json_expr, key_expr) -%}
-    {#- get_json_object with the key in brackets (`$['key']`), so keys with dots or
-        spaces work; a key holding a single quote falls back to `$.key`. Numbers come
+    {#- get_json_object with the key in brackets (`$['key']`), so keys with dots,
+        brackets, spaces, double quotes or backslashes work; a key holding a single quote
+        falls back to `$.key`. A key that is `*` or holds a single quote and a `.` or `[`
+        cannot be written in either form: configuration validation rejects it on Spark. Numbers come
         back as Spark's JSON writer prints them (`1.50` -> `1.5`), as on DuckDB. -#}
     case
         when {{ activation_json_is_valid(json_expr) }}

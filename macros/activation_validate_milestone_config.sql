@@ -13,11 +13,24 @@
         {%- endif -%}
     {%- endfor -%}
 
+    {#- The weight is read as text and, when finite, as a number: NaN and infinities
+        would not survive the trip into Jinja as numbers (NaN cannot be compared).
+        `w - w = 0` is false for NaN and for both infinities on every engine. -#}
     {%- set milestone_rows = run_query(
-        "select milestone_id, milestone_level, milestone_weight, timeframe, timeframe_days,"
-        ~ " triggered_by_event, requires_milestone_id from " ~ milestones_relation
+        "select milestone_id, milestone_level,"
+        ~ " case when milestone_weight - milestone_weight = 0 then milestone_weight end as milestone_weight,"
+        ~ " cast(milestone_weight as " ~ dbt.type_string() ~ ") as milestone_weight_text,"
+        ~ " timeframe, timeframe_days, triggered_by_event, requires_milestone_id from " ~ milestones_relation
         ~ " order by milestone_id"
     ).rows -%}
+    {#- Bounds. A timeframe is stored in seconds as a 32-bit integer on every engine;
+        3650 days (ten years, 315,360,000 s) leaves a margin of almost 7x below its
+        limit (about 24,855 days) and is far longer than any activation window. -#}
+    {%- set max_timeframe_days = 3650 -%}
+    {%- set max_timeframe_hours = max_timeframe_days * 24 -%}
+    {%- set max_level = 1000 -%}
+    {%- set timeframe_bound = "the supported maximum is " ~ max_timeframe_days ~ " days (" ~ max_timeframe_hours
+        ~ "h, ten years), which keeps the timeframe in seconds inside a 32-bit integer" -%}
     {%- set requirement_rows = run_query(
         "select milestone_id, path_id, event_name, min_count, property_key, property_value from "
         ~ requirements_relation ~ " order by milestone_id, path_id, event_name"
@@ -41,16 +54,27 @@
         {%- do seen.append(row['milestone_id']) -%}
         {%- if row['milestone_level'] is none -%}
             {%- do problems.append(name ~ ": level is empty. Fix: set level to the milestone's funnel position (1, 2, ...).") -%}
+        {%- elif row['milestone_level'] < 0 or row['milestone_level'] > max_level -%}
+            {%- do problems.append(name ~ ": level " ~ row['milestone_level'] ~ " is outside 0 to " ~ max_level ~ ". Fix: set level to the milestone's funnel position (1, 2, ...).") -%}
         {%- endif -%}
-        {%- if row['milestone_weight'] is none or row['milestone_weight'] < 0 -%}
+        {%- set weight_text = row['milestone_weight_text'] -%}
+        {%- if weight_text is not none and row['milestone_weight'] is none -%}
+            {#- Spelled the same on every engine (DuckDB prints nan / inf). -#}
+            {%- set weight_text = {'nan': 'NaN', 'inf': 'Infinity', 'infinity': 'Infinity', '-inf': '-Infinity', '-infinity': '-Infinity'}.get(weight_text | lower, weight_text) -%}
+            {%- do problems.append(name ~ ": weight " ~ weight_text ~ " is not a finite number. Fix: set weight to a finite number, 0 or more.") -%}
+        {%- elif row['milestone_weight'] is none or row['milestone_weight'] < 0 -%}
             {%- do problems.append(name ~ ": weight " ~ row['milestone_weight'] ~ " is not a number >= 0. Fix: set weight to 0 or more.") -%}
         {%- endif -%}
         {%- if row['timeframe'] is not none -%}
             {%- if not modules.re.fullmatch('[0-9]+[dh]', row['timeframe']) or (modules.re.sub('[^0-9]', '', row['timeframe']) | int) < 1 -%}
                 {%- do problems.append(name ~ ": timeframe '" ~ row['timeframe'] ~ "' cannot be read. Fix: use a positive number of days or hours such as '7d', '30d' or '48h'.") -%}
+            {%- elif (modules.re.sub('[^0-9]', '', row['timeframe']) | int) > (max_timeframe_days if row['timeframe'][-1] == 'd' else max_timeframe_hours) -%}
+                {%- do problems.append(name ~ ": timeframe '" ~ row['timeframe'] ~ "' is too long; " ~ timeframe_bound ~ ". Fix: use a timeframe of at most " ~ max_timeframe_days ~ "d or " ~ max_timeframe_hours ~ "h.") -%}
             {%- endif -%}
         {%- elif row['timeframe_days'] is none or row['timeframe_days'] < 1 -%}
             {%- do problems.append(name ~ ": no valid timeframe (timeframe empty, timeframe_days " ~ row['timeframe_days'] ~ "). Fix: set timeframe such as '14d' or timeframe_days >= 1.") -%}
+        {%- elif row['timeframe_days'] > max_timeframe_days -%}
+            {%- do problems.append(name ~ ": timeframe_days " ~ row['timeframe_days'] ~ " is too long; " ~ timeframe_bound ~ ". Fix: set timeframe_days to at most " ~ max_timeframe_days ~ ".") -%}
         {%- endif -%}
         {%- if row['triggered_by_event'] is none and row['milestone_id'] not in with_requirements -%}
             {%- do problems.append(name ~ ": no triggered_by_event and no requirement rows. Fix: set triggered_by_event or add rows to the requirements table.") -%}
@@ -97,6 +121,12 @@
         {%- endif -%}
         {%- if (row['property_key'] is none) != (row['property_value'] is none) -%}
             {%- do problems.append(name ~ ", path " ~ row['path_id'] ~ ", event " ~ row['event_name'] ~ ": property_key and property_value must be set together. Fix: fill both or neither.") -%}
+        {%- elif row['property_key'] is not none and adapter.type() == 'spark'
+            and (row['property_key'] == '*' or ("'" in row['property_key'] and ('.' in row['property_key'] or '[' in row['property_key']))) -%}
+            {#- Spark's JSON path (get_json_object) reads a key in `$['key']` up to the
+                first single quote and in `$.key` up to the first `.` or `[`; `*` is its
+                wildcard. Every other key works on every engine. -#}
+            {%- do problems.append(name ~ ", path " ~ row['path_id'] ~ ", event " ~ row['event_name'] ~ ": property_key '" ~ row['property_key'] ~ "' cannot be read on Spark (its JSON path cannot express a key that is `*` or holds a single quote together with `.` or `[`). Fix: rename the property in your events, or use a key without that combination.") -%}
         {%- endif -%}
     {%- endfor -%}
 

@@ -146,8 +146,9 @@ class DbtBuilder:
             # keeping one parse cache per set lets repeated var sets skip that.
             vars_text = args[args.index("--vars") + 1] if "--vars" in args else ""
             vars_key = hashlib.sha1(vars_text.encode()).hexdigest()[:12]
+            self.last_target_path = self.workdir / f"target-{vars_key}"
             common += ["--target", self.engine.target,
-                       "--target-path", str(self.workdir / f"target-{vars_key}"),
+                       "--target-path", str(self.last_target_path),
                        "--log-path", str(self.workdir / "logs")]
         self.engine.before_invoke()
         try:

@@ -25,6 +25,7 @@
     'properties', 'quarantine_reason', 'partition_date',
 ] %}
 
+-- depends_on: {{ ref('int_activation__milestones') }}
 with
 
 events as {% if cte_hint %}{{ cte_hint }} {% endif %}(

@@ -1,6 +1,7 @@
 {#- Usable users: one row per user_id, quarantined rows removed, with the signup
     cohort (var `activation_cohort_grain`) every cohort mart groups by. -#}
 
+-- depends_on: {{ ref('int_activation__milestones') }}
 with
 
 users as (

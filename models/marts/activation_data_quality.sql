@@ -3,6 +3,7 @@
     left the incremental lookback window (see activation_late_events). Rows per table
     add up to the raw row count. -#}
 
+-- depends_on: {{ ref('int_activation__milestones') }}
 with
 
 events as (

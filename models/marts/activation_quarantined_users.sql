@@ -3,6 +3,7 @@
     channel) stay in int_activation__quarantined_user_details in the staging schema,
     out of the schema BI tools read. -#}
 
+-- depends_on: {{ ref('int_activation__milestones') }}
 with
 
 details as (

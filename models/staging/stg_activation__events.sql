@@ -6,6 +6,13 @@
     has tens of event names and billions of events, and the regex replace per row
     was the costliest expression of the model. -#}
 {%- set timestamp_column = var('activation_event_timestamp_column', 'event_timestamp') -%}
+{%- do activation_check_source_columns(source('activation', 'events'), 'events', [
+    {'column': 'event_id', 'var': none},
+    {'column': 'user_id', 'var': none},
+    {'column': 'event_name', 'var': none},
+    {'column': timestamp_column, 'var': 'activation_event_timestamp_column'},
+    {'column': 'properties', 'var': none},
+]) -%}
 
 with
 

@@ -4,6 +4,18 @@
 {%- set inviter_column = var('activation_inviter_column', 'inviter_user_id') -%}
 {%- set inviter_expression = activation_clean_text(inviter_column) if inviter_column
     else "cast(null as " ~ dbt.type_string() ~ ")" -%}
+{%- set required_columns = [
+    {'column': 'user_id', 'var': none},
+    {'column': 'account_id', 'var': none},
+    {'column': 'created_at', 'var': none},
+    {'column': 'plan_tier', 'var': none},
+    {'column': 'install_source', 'var': none},
+    {'column': inviter_column, 'var': 'activation_inviter_column',
+        'fix_note': ", or to null if your table has no inviter column"},
+    {'column': var('activation_user_passthrough_columns', []), 'var': 'activation_user_passthrough_columns',
+        'fix_note': " (or remove it from the list)"},
+] -%}
+{%- do activation_check_source_columns(source('activation', 'users'), 'users', required_columns) -%}
 
 with
 
