@@ -1,7 +1,7 @@
 {#- Funnel by level order per signup cohort, overall and broken down by install_source,
     plan_tier, signup_type (direct / invited) and each passthrough segment. Step i counts
     users who reached steps 1..i within their timeframes in non-decreasing time order. -#}
-{%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + var('activation_user_passthrough_columns', []) -%}
+{%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + activation_var('activation_user_passthrough_columns') -%}
 
 with
 
@@ -42,7 +42,7 @@ user_groups as (
     select
         user_id,
         cohort_date,
-        '{{ dimension }}' as breakdown_dimension,
+        {{ activation_string_literal(dimension) }} as breakdown_dimension,
         coalesce(cast({{ dimension }} as {{ dbt.type_string() }}), '(none)') as breakdown_value
     from users
     {%- endfor %}
