@@ -13,6 +13,7 @@
       not scored. Otherwise `is_converted_to_paid` (plan tier), which has no date, so
       the window cannot be applied. -#}
 {%- set conversion_event = activation_var('activation_conversion_event') -%}
+{%- set calibration_days = activation_var('activation_calibration_days') -%}
 {%- set score_basis = activation_var('activation_status_score_basis') -%}
 {%- if conversion_event -%}
 {#- Users converted by the scoring date are not scored, so a first conversion up to
@@ -70,7 +71,7 @@ engagement as (
 calibration_window as (
 
     select
-        cast({{ dbt.dateadd('day', -1 * activation_var('activation_calibration_days'), 'cast(as_of_at as date)') }} as date)
+        cast({{ dbt.dateadd('day', -1 * calibration_days, 'cast(as_of_at as date)') }} as date)
             as scoring_date,
         cast(as_of_at as date) as outcome_end_date
 

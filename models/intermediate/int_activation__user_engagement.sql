@@ -102,7 +102,9 @@ final as (
         coalesce(activity_facts.conversion_events, 0) > 0 as is_converted_to_paid,
         {%- else %}
         {%- if free_tiers | length > 0 %}
-        coalesce(users.plan_tier not in {{ activation_string_literal_list(free_tiers) }}, false) as is_converted_to_paid,
+        coalesce(
+            users.plan_tier not in {{ activation_string_literal_list(free_tiers) }}, false
+        ) as is_converted_to_paid,
         {%- else %}
         users.plan_tier is not null as is_converted_to_paid,
         {%- endif %}

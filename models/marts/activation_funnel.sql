@@ -1,7 +1,8 @@
 {#- Funnel by level order per signup cohort, overall and broken down by install_source,
     plan_tier, signup_type (direct / invited) and each passthrough segment. Step i counts
     users who reached steps 1..i within their timeframes in non-decreasing time order. -#}
-{%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + activation_var('activation_user_passthrough_columns') -%}
+{%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
+    + activation_var('activation_user_passthrough_columns') -%}
 
 with
 
