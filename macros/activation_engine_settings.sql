@@ -11,22 +11,12 @@
 {%- endmacro %}
 
 {% macro duckdb__activation_engine_settings() -%}
-    {%- set memory_limit = var('activation_duckdb_memory_limit', none) -%}
-    {%- set threads = var('activation_duckdb_threads', none) -%}
-    {%- if memory_limit is not none and not modules.re.fullmatch('[0-9]+([.][0-9]+)? ?[KMGT]i?B', memory_limit | string) -%}
-        {{ exceptions.raise_compiler_error(
-            "milestone_activation: activation_duckdb_memory_limit = '" ~ memory_limit
-            ~ "' is not a size. Fix: give a number and a unit, such as '8GB' or '512MiB'."
-        ) }}
-    {%- endif -%}
-    {%- if threads is not none and not modules.re.fullmatch('[1-9][0-9]*', threads | string) -%}
-        {{ exceptions.raise_compiler_error(
-            "milestone_activation: activation_duckdb_threads = '" ~ threads
-            ~ "' is not a positive whole number. Fix: give the number of threads, such as 2."
-        ) }}
-    {%- endif -%}
+    {#- Both vars are checked by the var registry (macros/activation_var.sql): a size
+        such as '8GB' and a whole number >= 1. -#}
+    {%- set memory_limit = activation_var('activation_duckdb_memory_limit') -%}
+    {%- set threads = activation_var('activation_duckdb_threads') -%}
     {%- if memory_limit is not none %}
-    set global memory_limit = '{{ memory_limit }}';
+    set global memory_limit = {{ activation_string_literal(memory_limit) }};
     {%- endif %}
     {%- if threads is not none %}
     set global threads = {{ threads }};

@@ -53,7 +53,7 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set lookback_days = var('activation_lookback_days', 3) | int -%}
+    {%- set lookback_days = activation_var('activation_lookback_days') -%}
     {%- set watermark_query -%}
         select max(partition_date) as latest_date
         from {{ this }}
@@ -82,7 +82,7 @@
     {%- set fingerprint_query -%}
         select count(*) as stale_markers
         from {{ this }}
-        where user_id is null and config_fingerprint != '{{ config_fingerprint }}'
+        where user_id is null and config_fingerprint != {{ activation_string_literal(config_fingerprint) }}
     {%- endset -%}
     {%- if run_query(fingerprint_query).columns[0].values()[0] | int > 0 -%}
         {{ return(none) }}

@@ -5,11 +5,11 @@
 {%- endmacro %}
 
 {% macro default__activation_raise_error(message) -%}
-    cast('{{ message | replace("'", "''") }}' as integer)
+    cast({{ activation_string_literal(message) }} as integer)
 {%- endmacro %}
 
 {% macro duckdb__activation_raise_error(message) -%}
-    error('{{ message | replace("'", "''") }}')
+    error({{ activation_string_literal(message) }})
 {%- endmacro %}
 
 {% macro postgres__activation_raise_error(message) -%}
@@ -17,7 +17,7 @@
         is stable, not immutable, so the planner does not fold (and so raise) the cast
         while planning a branch that never runs. Text, so the caller can cast it to the
         type its context needs. -#}
-    cast(cast(concat('{{ message | replace("'", "''") }}') as integer) as text)
+    cast(cast(concat({{ activation_string_literal(message) }}) as integer) as text)
 {%- endmacro %}
 
 {% macro spark__activation_raise_error(message) -%}

@@ -130,15 +130,10 @@
         {%- endif -%}
     {%- endfor -%}
 
-    {%- set first_value = var('activation_first_value_milestone', none) -%}
-    {%- if first_value and first_value not in seen -%}
+    {#- The other vars are checked by activation_validate_vars (macros/activation_var.sql). -#}
+    {%- set first_value = activation_var('activation_first_value_milestone') -%}
+    {%- if first_value is not none and first_value not in seen -%}
         {%- do problems.append("var activation_first_value_milestone = '" ~ first_value ~ "' is not a milestone. Fix: name an existing milestone_id or unset the var (lowest level is used).") -%}
-    {%- endif -%}
-    {%- if var('activation_status_score_basis', 'pct') not in ['pct', 'score'] -%}
-        {%- do problems.append("var activation_status_score_basis = '" ~ var('activation_status_score_basis') ~ "' is not 'pct' or 'score'.") -%}
-    {%- endif -%}
-    {%- if var('activation_cohort_grain', 'week') not in ['day', 'week', 'month'] -%}
-        {%- do problems.append("var activation_cohort_grain = '" ~ var('activation_cohort_grain') ~ "' is not day, week or month.") -%}
     {%- endif -%}
 
     {%- if problems | length > 0 -%}

@@ -4,14 +4,14 @@
     inputs give the same outputs on any day. An events table with rows but no
     parseable time and no `activation_as_of` stops the build; an empty one gives a
     null as_of and empty marts downstream. -#}
-{%- set as_of_var = var('activation_as_of', none) -%}
+{%- set as_of_var = activation_var('activation_as_of') -%}
 
 with
 
 {% if as_of_var -%}
 configured as (
 
-    select {{ activation_parse_timestamp("'" ~ as_of_var ~ "'") }} as as_of_at
+    select {{ activation_parse_timestamp(activation_string_literal(as_of_var)) }} as as_of_at
 
 ),
 

@@ -12,8 +12,9 @@
       (scoring date, date(as_of)], and users who had converted by the scoring date are
       not scored. Otherwise `is_converted_to_paid` (plan tier), which has no date, so
       the window cannot be applied. -#}
-{%- set conversion_event = var('activation_conversion_event', none) -%}
-{%- set score_basis = var('activation_status_score_basis', 'pct') -%}
+{%- set conversion_event = activation_var('activation_conversion_event') -%}
+{%- set calibration_days = activation_var('activation_calibration_days') -%}
+{%- set score_basis = activation_var('activation_status_score_basis') -%}
 {%- if conversion_event -%}
 {#- Users converted by the scoring date are not scored, so a first conversion up to
     the end of the window is one inside it. -#}
@@ -70,7 +71,7 @@ engagement as (
 calibration_window as (
 
     select
-        cast({{ dbt.dateadd('day', -1 * var('activation_calibration_days', 30), 'cast(as_of_at as date)') }} as date)
+        cast({{ dbt.dateadd('day', -1 * calibration_days, 'cast(as_of_at as date)') }} as date)
             as scoring_date,
         cast(as_of_at as date) as outcome_end_date
 

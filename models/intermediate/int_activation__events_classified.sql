@@ -10,9 +10,9 @@
     copies in the window count after it. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
 {%- set window_start = activation_event_window_start() -%}
-{%- set as_of_var = var('activation_as_of', none) -%}
+{%- set as_of_var = activation_var('activation_as_of') -%}
 {%- if window_start -%}
-{%- set window_start_date = "cast('" ~ window_start ~ "' as date)" -%}
+{%- set window_start_date = "cast(" ~ activation_string_literal(window_start) ~ " as date)" -%}
 {%- else -%}
 {%- set window_start_date = "cast(null as date)" -%}
 {%- endif -%}
@@ -32,7 +32,7 @@ events as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
     select * from {{ ref('stg_activation__events') }}
     {% if window_start -%}
-    where event_at is null or event_at >= cast('{{ window_start }}' as {{ dbt.type_timestamp() }})
+    where event_at is null or event_at >= cast({{ activation_string_literal(window_start) }} as {{ dbt.type_timestamp() }})
     {%- endif %}
 
 ),
@@ -66,7 +66,7 @@ classified as {% if cte_hint %}{{ cte_hint }} {% endif %}(
             {%- if as_of_var %}
             when
                 events.event_at
-                > {{ activation_dateadd('hour', var('activation_future_tolerance_hours', 24), 'as_of.as_of_at') }}
+                > {{ activation_dateadd('hour', activation_var('activation_future_tolerance_hours'), 'as_of.as_of_at') }}
                 then 'future_timestamp'
             {%- endif %}
             when not events.is_properties_valid then 'invalid_properties_json'

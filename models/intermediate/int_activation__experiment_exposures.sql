@@ -5,9 +5,9 @@
     `activation_experiment_id_property` and `activation_experiment_variant_property`, as
     trimmed text, `(missing)` when absent or blank. The only statistics model that reads
     the events. -#}
-{%- set exposure_event = var('activation_experiment_exposure_event', 'experiment_exposure') -%}
-{%- set id_property = var('activation_experiment_id_property', 'experiment') -%}
-{%- set variant_property = var('activation_experiment_variant_property', 'variant') -%}
+{%- set exposure_event = activation_var('activation_experiment_exposure_event') -%}
+{%- set id_property = activation_var('activation_experiment_id_property') -%}
+{%- set variant_property = activation_var('activation_experiment_variant_property') -%}
 {%- set experiment_text = activation_json_extract_text('properties', activation_string_literal(id_property)) -%}
 {%- set variant_text = activation_json_extract_text('properties', activation_string_literal(variant_property)) -%}
 

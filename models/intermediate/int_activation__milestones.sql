@@ -3,8 +3,10 @@
     for activation and whether it is the first-value milestone. Compiling this model checks the whole configuration and fails the build
     with a message naming each bad milestone and the fix. -#}
 {#- First value: the configured milestone, else the lowest level (first id on ties). -#}
-{%- set first_value = var('activation_first_value_milestone', none) -%}
-{%- set first_value_expression = "milestone_id = '" ~ first_value ~ "'" if first_value
+{#- Every var of the package is checked first (macros/activation_var.sql). -#}
+{%- do activation_validate_vars() -%}
+{%- set first_value = activation_var('activation_first_value_milestone') -%}
+{%- set first_value_expression = "milestone_id = " ~ activation_string_literal(first_value) if first_value is not none
     else "row_number() over (order by milestone_level, milestone_id) = 1" -%}
 {%- do activation_validate_milestone_config(
     ref('stg_activation__milestones'),

@@ -6,9 +6,9 @@
     are the candidates, kept up to date(as_of). Grows with milestones reached (at most
     two candidates per reach), never with users x days. -#}
 {%- do activation_validate_pql_vars() -%}
-{%- set recency_days = var('activation_pql_recency_days', 7) -%}
-{%- set decay = var('activation_pql_decay', 0.5) -%}
-{%- set bands = var('activation_pql_bands') -%}
+{%- set recency_days = activation_var('activation_pql_recency_days') -%}
+{%- set decay = activation_var('activation_pql_decay') -%}
+{%- set bands = activation_var('activation_pql_bands') -%}
 
 with
 

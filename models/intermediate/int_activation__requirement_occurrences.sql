@@ -28,7 +28,7 @@ events as (
 
     select * from {{ ref('int_activation__events_classified') }}
     {%- if window_start %}
-    where partition_date >= cast('{{ window_start }}' as date)
+    where partition_date >= cast({{ activation_string_literal(window_start) }} as date)
     {%- endif %}
 
 ),
@@ -169,7 +169,7 @@ final as (
         cast(null as {{ dbt.type_string() }}) as event_id,
         cast(null as {{ dbt.type_timestamp() }}) as event_at,
         partition_date,
-        '{{ config_fingerprint }}' as config_fingerprint
+        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
 
     from partition_markers
 

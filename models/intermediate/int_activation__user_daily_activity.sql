@@ -10,10 +10,10 @@
     `int_activation__requirement_occurrences`; a change in the vars above rebuilds it
     in full. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
-{%- set invite_event = var('activation_invite_event', 'invite_sent') -%}
-{%- set invite_count_property = var('activation_invite_count_property', none) -%}
-{%- set conversion_event = var('activation_conversion_event', none) -%}
-{%- set activity_events = var('activation_activity_events', []) -%}
+{%- set invite_event = activation_var('activation_invite_event') -%}
+{%- set invite_count_property = activation_var('activation_invite_count_property') -%}
+{%- set conversion_event = activation_var('activation_conversion_event') -%}
+{%- set activity_events = activation_var('activation_activity_events') -%}
 {%- set config_fingerprint = activation_config_fingerprint(
     extra=[invite_event, invite_count_property, conversion_event, activity_events] | string
 ) -%}
@@ -25,7 +25,7 @@ events as (
 
     select * from {{ ref('int_activation__events_classified') }}
     {%- if window_start %}
-    where partition_date >= cast('{{ window_start }}' as date)
+    where partition_date >= cast({{ activation_string_literal(window_start) }} as date)
     {%- endif %}
 
 ),
@@ -46,7 +46,11 @@ usable_events as (
         events.partition_date,
         users.created_at as user_created_at,
         {%- if activity_events | length > 0 %}
-        events.event_name in ('{{ activity_events | join("', '") }}') as is_activity
+        events.event_name in (
+            {%- for activity_event in activity_events %}
+            {{ activation_normalize_name(activation_string_literal(activity_event)) }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as is_activity
         {%- else %}
         true as is_activity
         {%- endif %}
@@ -67,10 +71,10 @@ daily as (
         max(case when is_activity then event_at end) as last_activity_at,
         sum(
             case
-                when event_name = '{{ invite_event }}'
+                when event_name = {{ activation_normalize_name(activation_string_literal(invite_event)) }}
                 {%- if invite_count_property %}
                     then coalesce(
-                        {{ activation_try_cast_integer(activation_json_extract_text('properties', "'" ~ invite_count_property ~ "'")) }},
+                        {{ activation_try_cast_integer(activation_json_extract_text('properties', activation_string_literal(invite_count_property))) }},
                         1
                     )
                     {%- else %}
@@ -80,7 +84,7 @@ daily as (
             end
         ) as invites_sent,
         {%- if conversion_event %}
-        count(case when event_name = '{{ conversion_event }}' and event_at >= user_created_at then 1 end)
+        count(case when event_name = {{ activation_normalize_name(activation_string_literal(conversion_event)) }} and event_at >= user_created_at then 1 end)
         {%- else %}
         0
         {%- endif %} as conversion_events
@@ -119,7 +123,7 @@ final as (
         cast(null as {{ dbt.type_timestamp() }}) as last_activity_at,
         cast(null as {{ dbt.type_bigint() }}) as invites_sent,
         cast(null as {{ dbt.type_bigint() }}) as conversion_events,
-        '{{ config_fingerprint }}' as config_fingerprint
+        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
 
     from partition_markers
 

@@ -6,8 +6,8 @@
     signup-relative D30 retention of `activation_milestone_impact`). Read from the
     per-day facts in `int_activation__user_daily_activity`: a day has activity in a
     window longer than a day exactly when its first or its last activity does. -#}
-{%- set conversion_event = var('activation_conversion_event', none) -%}
-{%- set free_tiers = var('activation_free_plan_tiers', ['free']) -%}
+{%- set conversion_event = activation_var('activation_conversion_event') -%}
+{%- set free_tiers = activation_var('activation_free_plan_tiers') -%}
 
 with
 
@@ -101,7 +101,13 @@ final as (
         {%- if conversion_event %}
         coalesce(activity_facts.conversion_events, 0) > 0 as is_converted_to_paid,
         {%- else %}
-        coalesce(users.plan_tier not in ('{{ free_tiers | join("', '") }}'), false) as is_converted_to_paid,
+        {%- if free_tiers | length > 0 %}
+        coalesce(
+            users.plan_tier not in {{ activation_string_literal_list(free_tiers) }}, false
+        ) as is_converted_to_paid,
+        {%- else %}
+        users.plan_tier is not null as is_converted_to_paid,
+        {%- endif %}
         {%- endif %}
         coalesce(activity_facts.has_activity_d7, 0) = 1 as is_retained_d7,
         coalesce(activity_facts.has_activity_d30, 0) = 1 as is_retained_d30,

@@ -1,8 +1,8 @@
 {#- Per-user status: progress through the milestones, activation, time to first value,
     activation score and status band. The mart activation_users and the BI marts read it. -#}
-{%- set passthrough_columns = var('activation_user_passthrough_columns', []) -%}
-{%- set score_basis = var('activation_status_score_basis', 'pct') -%}
-{%- set bands = var('activation_status_bands') -%}
+{%- set passthrough_columns = activation_var('activation_user_passthrough_columns') -%}
+{%- set score_basis = activation_var('activation_status_score_basis') -%}
+{%- set bands = activation_var('activation_status_bands') -%}
 
 with
 

@@ -16,11 +16,11 @@ final as (
         user_id,
         account_id,
         created_at,
-        cast({{ dbt.date_trunc(var('activation_cohort_grain', 'week'), 'created_at') }} as date) as cohort_date,
+        cast({{ dbt.date_trunc(activation_var('activation_cohort_grain'), 'created_at') }} as date) as cohort_date,
         plan_tier,
         install_source,
         inviter_user_id,
-        {% for column_name in var('activation_user_passthrough_columns', []) -%}
+        {% for column_name in activation_var('activation_user_passthrough_columns') -%}
         {{ column_name }},
         {% endfor -%}
         inviter_user_id is not null as is_invited_signup,

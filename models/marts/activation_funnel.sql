@@ -3,7 +3,8 @@
     users who reached steps 1..i within their timeframes in non-decreasing time order.
     Censored (SPEC §6): counts, rates and times cover the eligible users, whose longest
     step window has closed; the others are in_progress_users, never drop-offs. -#}
-{%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + var('activation_user_passthrough_columns', []) -%}
+{%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
+    + activation_var('activation_user_passthrough_columns') -%}
 
 with
 
@@ -44,7 +45,7 @@ user_groups as (
     select
         user_id,
         cohort_date,
-        '{{ dimension }}' as breakdown_dimension,
+        {{ activation_string_literal(dimension) }} as breakdown_dimension,
         coalesce(cast({{ dimension }} as {{ dbt.type_string() }}), '(none)') as breakdown_value
     from users
     {%- endfor %}

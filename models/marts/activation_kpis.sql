@@ -4,8 +4,8 @@
     (seed `activation_kpi_targets`), change from the previous period and a status that
     knows whether higher or lower is better. Every period from the first signup to
     as_of appears, with null values when it has no users. -#}
-{%- set period = var('activation_kpi_period', 'week') -%}
-{%- set top_status = (var('activation_status_bands') | sort(attribute='min_score') | last)['status'] -%}
+{%- set period = activation_var('activation_kpi_period') -%}
+{%- set top_status = (activation_var('activation_status_bands') | sort(attribute='min_score') | last)['status'] -%}
 {%- set kpis = [
     ('activation_rate', 'Activation rate', 'higher_is_better'),
     ('ttfv_median_hours', 'Time to first value, median (hours)', 'lower_is_better'),
@@ -131,7 +131,7 @@ user_facts as (
         engagement.is_converted_to_paid,
         engagement.invites_sent,
         engagement.invited_signups,
-        users.status = '{{ top_status }}' as is_top_status,
+        users.status = {{ activation_string_literal(top_status) }} as is_top_status,
         {{ activation_dateadd('day', 7, 'users.activated_at') }} <= as_of.as_of_at as is_d7_decided,
         {{ activation_dateadd('day', 30, 'users.activated_at') }} <= as_of.as_of_at as is_d30_decided,
         engagement.is_retained_d7,

@@ -62,7 +62,7 @@ final as (
         stale_unknown_users.row_count as stale_unknown_user_rows,
         stored.latest_event_date,
         stored.window_start_date,
-        cast({{ var("activation_lookback_days", 3) }} as {{ dbt.type_int() }}) as lookback_days,
+        cast({{ activation_var("activation_lookback_days") }} as {{ dbt.type_int() }}) as lookback_days,
         raw_events.row_count != stored.row_count or stale_unknown_users.row_count > 0 as needs_full_refresh
 
     from raw_events

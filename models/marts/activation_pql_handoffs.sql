@@ -4,7 +4,7 @@
     not a crossing. Jumping two bands on one day is one crossing. `handoff_id` is a hash
     of user, band and date, so the same crossing keeps its key on every run. -#}
 {%- do activation_validate_pql_vars() -%}
-{%- set bands = var('activation_pql_bands') | sort(attribute='min_score') -%}
+{%- set bands = activation_var('activation_pql_bands') | sort(attribute='min_score') -%}
 {%- set lowest_band = bands[0]['band'] -%}
 
 with

@@ -3,7 +3,7 @@
     per day. The only users x days model: it reads the change points and spreads each
     over the days it is valid. A user appears from the first day they had a score. -#}
 {%- do activation_validate_pql_vars() -%}
-{%- set daily_days = var('activation_pql_daily_days', 90) -%}
+{%- set daily_days = activation_var('activation_pql_daily_days') -%}
 
 with
 

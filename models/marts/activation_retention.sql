@@ -27,7 +27,7 @@ windows as (
 activated as (
 
     select
-        cast({{ dbt.date_trunc(var('activation_cohort_grain', 'week'), 'users.activated_at') }} as date)
+        cast({{ dbt.date_trunc(activation_var('activation_cohort_grain'), 'users.activated_at') }} as date)
             as activation_cohort_date,
         windows.window_days,
         {{ activation_dateadd('day', 'windows.window_days', 'users.activated_at') }} <= users.as_of as is_eligible,

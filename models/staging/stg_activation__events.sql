@@ -5,7 +5,7 @@
     Event names are normalised once per distinct raw name and joined back: a product
     has tens of event names and billions of events, and the regex replace per row
     was the costliest expression of the model. -#}
-{%- set timestamp_column = var('activation_event_timestamp_column', 'event_timestamp') -%}
+{%- set timestamp_column = activation_var('activation_event_timestamp_column') -%}
 {%- do activation_check_source_columns(source('activation', 'events'), 'events', [
     {'column': 'event_id', 'var': none},
     {'column': 'user_id', 'var': none},

@@ -5,7 +5,7 @@ with
 
 source as (
 
-    {% if var('activation_milestone_requirements_identifier', none) -%}
+    {% if activation_var('activation_milestone_requirements_identifier') -%}
     select * from {{ source('activation', 'milestone_requirements') }}
     {%- else -%}
     select * from {{ ref('activation_milestone_requirements') }}

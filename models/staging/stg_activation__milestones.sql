@@ -6,7 +6,7 @@ with
 
 source as (
 
-    {% if var('activation_milestones_identifier', none) -%}
+    {% if activation_var('activation_milestones_identifier') -%}
     select * from {{ source('activation', 'milestones') }}
     {%- else -%}
     select * from {{ ref('activation_milestones') }}

@@ -1,7 +1,7 @@
 {#- One row per raw users row, cleaned, with the reason it cannot be used (or null).
     Checks run in order: missing_user_id, invalid_created_at, duplicate_user_id. Of
     several usable rows for one user_id the earliest signup is kept. -#}
-{%- set inviter_column = var('activation_inviter_column', 'inviter_user_id') -%}
+{%- set inviter_column = activation_var('activation_inviter_column') -%}
 {%- set inviter_expression = activation_clean_text(inviter_column) if inviter_column
     else "cast(null as " ~ dbt.type_string() ~ ")" -%}
 {%- set required_columns = [
@@ -34,7 +34,7 @@ cleaned as (
         cast(created_at as {{ dbt.type_string() }}) as created_at_raw,
         cast(plan_tier as {{ dbt.type_string() }}) as plan_tier,
         cast(install_source as {{ dbt.type_string() }}) as install_source,
-        {% for column_name in var('activation_user_passthrough_columns', []) -%}
+        {% for column_name in activation_var('activation_user_passthrough_columns') -%}
         cast({{ column_name }} as {{ dbt.type_string() }}) as {{ column_name }},
         {% endfor -%}
         {{ inviter_expression }} as inviter_user_id
@@ -70,7 +70,7 @@ ranked as (
                         coalesce(plan_tier, ''),
                         coalesce(install_source, ''),
                         coalesce(inviter_user_id, '')
-                    {%- for column_name in var('activation_user_passthrough_columns', []) %},
+                    {%- for column_name in activation_var('activation_user_passthrough_columns') %},
                         coalesce({{ column_name }}, '')
                         {%- endfor %}
                 )
@@ -90,7 +90,7 @@ final as (
         plan_tier,
         install_source,
         inviter_user_id,
-        {% for column_name in var('activation_user_passthrough_columns', []) -%}
+        {% for column_name in activation_var('activation_user_passthrough_columns') -%}
         {{ column_name }},
         {% endfor -%}
         coalesce(

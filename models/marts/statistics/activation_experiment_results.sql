@@ -6,8 +6,8 @@
     exposure. Metric `paid`: with var `activation_conversion_event`, a first conversion
     on or after the first exposure date; otherwise `is_converted_to_paid` (plan tier),
     which carries no time. -#}
-{%- set conversion_event = var('activation_conversion_event', none) -%}
-{%- set control_variant = var('activation_experiment_control_variant', 'control') | string | trim -%}
+{%- set conversion_event = activation_var('activation_conversion_event') -%}
+{%- set control_variant = activation_var('activation_experiment_control_variant') | trim -%}
 {%- if conversion_event -%}
 {%- set paid_expression -%}
 coalesce(engagement.first_conversion_date >= exposures.first_exposed_date, false)

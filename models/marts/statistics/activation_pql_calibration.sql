@@ -3,7 +3,8 @@
     conversions and the ROC AUC. The AUC is the Mann-Whitney statistic: with scores
     ranked ascending and tied scores given their average rank,
     AUC = (sum of the converted users' ranks - n1 (n1 + 1) / 2) / (n1 n0). -#}
-{%- set conversion_event = var('activation_conversion_event', none) -%}
+{%- set conversion_event = activation_var('activation_conversion_event') -%}
+{%- set calibration_days = activation_var('activation_calibration_days') -%}
 {%- set double = activation_type_double() -%}
 
 with
@@ -33,7 +34,7 @@ score_names as (
 calibration_window as (
 
     select
-        cast({{ dbt.dateadd('day', -1 * var('activation_calibration_days', 30), 'cast(as_of_at as date)') }} as date)
+        cast({{ dbt.dateadd('day', -1 * calibration_days, 'cast(as_of_at as date)') }} as date)
             as scoring_date,
         cast(as_of_at as date) as outcome_end_date
 

@@ -7,8 +7,8 @@
     of "score at or above this group's threshold". -#}
 {%- set double = activation_type_double() -%}
 {%- set band_sets = [
-    ('activation_score', var('activation_status_bands', []), 'status'),
-    ('pql_score', var('activation_pql_bands', []), 'band'),
+    ('activation_score', activation_var('activation_status_bands'), 'status'),
+    ('pql_score', activation_var('activation_pql_bands'), 'band'),
 ] -%}
 
 with

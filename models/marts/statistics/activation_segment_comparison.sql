@@ -7,9 +7,10 @@
 
     Counts are taken once per combination of every dimension's value, then summed per
     dimension, so the users are read once whatever the number of dimensions. -#}
-{%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + var('activation_user_passthrough_columns', []) -%}
-{%- set min_group_size = var('activation_stats_min_group_size', 50) -%}
-{%- set max_groups = var('activation_stats_max_groups', 10) -%}
+{%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
+    + activation_var('activation_user_passthrough_columns') -%}
+{%- set min_group_size = activation_var('activation_stats_min_group_size') -%}
+{%- set max_groups = activation_var('activation_stats_max_groups') -%}
 
 with
 
@@ -70,7 +71,7 @@ segment_counts as (
 
     select
         milestone_id,
-        '{{ dimension }}' as segment_dimension,
+        {{ activation_string_literal(dimension) }} as segment_dimension,
         dimension_{{ loop.index }}_value as segment_value,
         cast(sum(eligible_users) as {{ dbt.type_bigint() }}) as eligible_users,
         cast(sum(completed_users) as {{ dbt.type_bigint() }}) as completed_users

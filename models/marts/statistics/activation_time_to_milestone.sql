@@ -4,7 +4,8 @@
     (ln(at_risk - events) - ln(at_risk) per day); a day on which every user at risk
     reaches the milestone makes the factor 0, carried as a flag because ln(0) is an
     error on PostgreSQL. Confidence bounds are lifelines' exponential Greenwood interval. -#}
-{%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + var('activation_user_passthrough_columns', []) -%}
+{%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
+    + activation_var('activation_user_passthrough_columns') -%}
 {%- set double = activation_type_double() -%}
 {%- set z = 1.959963984540054 -%}
 
@@ -33,7 +34,7 @@ user_groups as (
     union all
     select
         user_id,
-        '{{ dimension }}' as segment_dimension,
+        {{ activation_string_literal(dimension) }} as segment_dimension,
         coalesce(cast({{ dimension }} as {{ dbt.type_string() }}), '(none)') as segment_value
     from users
     {%- endfor %}

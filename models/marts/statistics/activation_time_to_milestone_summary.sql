@@ -4,7 +4,8 @@
     the milestone. The median is the first curve day with survival at most 0.5; the
     1e-12 allowance keeps a survival of exactly one half (such as 3/6) on its own day
     when the logs round it to 0.5000000000000001. -#}
-{%- set dimensions = ['install_source', 'plan_tier', 'signup_type'] + var('activation_user_passthrough_columns', []) -%}
+{%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
+    + activation_var('activation_user_passthrough_columns') -%}
 
 with
 
@@ -45,7 +46,7 @@ user_groups as (
     select
         user_id,
         created_at,
-        '{{ dimension }}' as segment_dimension,
+        {{ activation_string_literal(dimension) }} as segment_dimension,
         coalesce(cast({{ dimension }} as {{ dbt.type_string() }}), '(none)') as segment_value
     from users
     {%- endfor %}
@@ -93,7 +94,7 @@ final as (
         cast(segment_groups.users_created_after_as_of as {{ dbt.type_bigint() }}) as users_created_after_as_of,
         curve_totals.median_days,
         case when curve_totals.median_days is null then 'survival_above_half' end as median_null_reason,
-        coalesce(curve_totals.users, 0) >= {{ var('activation_stats_min_group_size', 50) }} as is_included
+        coalesce(curve_totals.users, 0) >= {{ activation_var('activation_stats_min_group_size') }} as is_included
 
     from milestones
     cross join segment_groups
