@@ -101,7 +101,7 @@ EXPECTED_COMPLETION_KPI = {
 
 @pytest.fixture(scope="module")
 def marts(dbt_builder):
-    dbt_builder.build(Dataset(USERS, EVENTS, MILESTONES, []), vars={"activation_as_of": AS_OF}, command="build")
+    dbt_builder.build(Dataset(USERS, EVENTS, MILESTONES, []), vars={"activation_as_of": AS_OF})
     return dbt_builder.read_bi_marts()
 
 
