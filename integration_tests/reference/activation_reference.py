@@ -29,6 +29,8 @@ Readings chosen where the specification and the contract are silent:
   matches. A nested object/array value compares as its compact JSON text.
 * A requirement whose event name normalises to null never qualifies an event.
 * A milestone whose ``timeframe`` is set uses it and ignores ``timeframe_days``.
+  A timeframe over 3650 days, a weight that is not a finite number >= 0 and a level
+  outside 0..1000 raise ``ConfigError``.
 * Gate depth counts hops: ``a -> b`` is depth 1; more than 10 hops is an error.
 * A milestone with a null ``level`` is ignored when choosing the lowest/highest
   level; a null ``is_activation`` is false.
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -249,8 +252,20 @@ class Milestone:
 _TIMEFRAME = re.compile(r"([0-9]+)([dh])", re.IGNORECASE)
 
 
+MAX_TIMEFRAME = dt.timedelta(days=3650)
+LEVEL_RANGE = (0, 1000)
+
+
 def parse_timeframe(milestone_id, timeframe, timeframe_days):
-    """'Nd' -> N days, 'Nh' -> N hours; blank -> timeframe_days (>= 1) days."""
+    """'Nd' -> N days, 'Nh' -> N hours; blank -> timeframe_days (>= 1) days. At most
+    3650 days (87600 hours) either way."""
+    result = _parse_timeframe(milestone_id, timeframe, timeframe_days)
+    if result > MAX_TIMEFRAME:
+        raise ConfigError(f"milestone '{milestone_id}': timeframe longer than 3650 days")
+    return result
+
+
+def _parse_timeframe(milestone_id, timeframe, timeframe_days):
     text = None if timeframe is None else str(timeframe).strip(_WHITESPACE)
     if text:
         match = _TIMEFRAME.fullmatch(text)
@@ -281,7 +296,7 @@ def _as_int(value):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    if number != int(number):
+    if not math.isfinite(number) or number != int(number):
         return None
     return int(number)
 
@@ -321,13 +336,16 @@ def load_milestones(milestones, requirements):
         if mid in config:
             raise ConfigError(f"milestone '{mid}': duplicate milestone_id")
         weight = _as_float(row.get("weight"))
-        if weight is None or weight < 0:
+        if weight is None or not math.isfinite(weight) or weight < 0:
             raise ConfigError(
                 f"milestone '{mid}': weight must be a number >= 0, got {row.get('weight')!r}"
             )
+        level = _as_int(row.get("level"))
+        if level is not None and not LEVEL_RANGE[0] <= level <= LEVEL_RANGE[1]:
+            raise ConfigError(f"milestone '{mid}': level {level} outside 0 to 1000")
         config[mid] = Milestone(
             milestone_id=mid,
-            level=_as_int(row.get("level")),
+            level=level,
             weight=weight,
             timeframe=parse_timeframe(mid, row.get("timeframe"), row.get("timeframe_days")),
             is_activation=_as_bool(row.get("is_activation")),
