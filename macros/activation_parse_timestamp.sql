@@ -16,7 +16,9 @@
 
 {% macro duckdb__activation_parse_timestamp(expr) -%}
     {#- The offset is applied by hand: DuckDB's cast to TIMESTAMP silently drops it,
-        and a cast to TIMESTAMPTZ depends on the session time zone. -#}
+        and a cast to TIMESTAMPTZ depends on the session time zone. The hour is checked
+        by the pattern (00-23): the cast reads `24:00:00` as the next day's midnight;
+        so is the year (0001-9999): the cast reads year 0000 as 1 BC. -#}
     {%- set text_value = activation_clean_text(expr) -%}
     {#- Layout is fixed by the pattern: 19 characters of date and time, then an optional
         fraction, then an optional offset. -#}
@@ -27,11 +29,11 @@
         trim, fraction or offset, and gives the same value as the general branch. -#}
     {%- set raw_text = "cast(" ~ expr ~ " as " ~ dbt.type_string() ~ ")" %}
     case
-        when regexp_full_match({{ raw_text }}, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}')
+        when regexp_full_match({{ raw_text }}, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}')
             then try_cast({{ raw_text }} as timestamp)
         when regexp_full_match(
             {{ text_value }},
-            '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?'
+            '([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?'
         )
             then try_cast({{ local_text }} as timestamp)
                 - to_minutes({{ activation_offset_minutes(offset_digits) }})
