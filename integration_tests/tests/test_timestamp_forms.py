@@ -4,14 +4,16 @@ Text: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` with a space or `T`, an optional fract
 1 to 6 digits, an optional offset `Z`, `+HH`, `+HHMM` or `+HH:MM` (or `-`); no offset
 means UTC; surrounding whitespace is ignored. Native TIMESTAMP and TIMESTAMPTZ columns
 are read through their text form (a TIMESTAMPTZ renders with its offset, so the instant
-is kept whatever the session time zone). Expected values are written by hand from
-those rules.
+is kept whatever the session time zone). With the var
+`activation_event_timestamp_format` (`epoch_seconds`, `epoch_milliseconds`) the event
+time is a number since 1970-01-01 UTC; other values of the var stop the build.
+Expected values are written by hand from those rules.
 """
 
 import datetime as dt
 
 import pytest
-from harness import RAW_COLUMNS, Dataset, event, milestone, user
+from harness import RAW_COLUMNS, BuildFailed, Dataset, event, milestone, user
 
 T = dt.datetime
 STAGING = "main_activation_staging"
@@ -110,3 +112,61 @@ def test_native_timestamp_columns(dbt_builder, column_type, values):
     assert marts["quarantined_events"] == []
     reached = [row["reached_at"] for row in marts["user_milestones"] if row["milestone_id"] == "m1"]
     assert reached == [min(expected for _, expected in values)]
+
+
+# Var activation_event_timestamp_format: numbers since 1970-01-01 00:00:00 UTC.
+EPOCH_SECONDS = {
+    "1735787045": T(2025, 1, 2, 3, 4, 5),
+    " 1735787045.25 ": T(2025, 1, 2, 3, 4, 5, 250000),
+    "1735787045.000001": T(2025, 1, 2, 3, 4, 5, 1),
+    "0": T(1970, 1, 1),
+    "-1.5": T(1969, 12, 31, 23, 59, 58, 500000),
+    "253402300799": T(9999, 12, 31, 23, 59, 59),
+    "253402300800": None,          # year 10000
+    "-62135596801": None,          # before year 1
+    "1735787045.1234567": None,    # beyond the microsecond
+    "1.735787045e9": None,
+    "+1735787045": None,
+    "1,735,787,045": None,
+    "2025-01-02 03:04:05": None,
+    "abc": None,
+}
+EPOCH_MILLISECONDS = [
+    (1735787045123, T(2025, 1, 2, 3, 4, 5, 123000)),
+    (1735787045000, T(2025, 1, 2, 3, 4, 5)),
+    (-1, T(1969, 12, 31, 23, 59, 59, 999000)),
+]
+
+
+def test_epoch_seconds_text(dbt_builder):
+    events = [event("u1", "login", text, f"s{i:02d}") for i, text in enumerate(EPOCH_SECONDS)]
+    dbt_builder.build(Dataset(USERS, events, MILESTONES, []),
+                      vars={"activation_as_of": "2025-02-01 00:00:00",
+                            "activation_event_timestamp_format": "epoch_seconds"})
+    times = staged_times(dbt_builder)
+    for i, (text, expected) in enumerate(EPOCH_SECONDS.items()):
+        assert times[f"s{i:02d}"] == expected, (text, times[f"s{i:02d}"], expected)
+
+
+def test_epoch_milliseconds_bigint_column(dbt_builder):
+    events = [event("u1", "login", value, f"m{i}") for i, (value, _) in enumerate(EPOCH_MILLISECONDS)]
+    dbt_builder.load(Dataset(USERS, [], MILESTONES, []))
+    columns = dict(RAW_COLUMNS["events"], event_timestamp="bigint")
+    dbt_builder.engine.write_raw_tables({"events": (columns, events)})
+    dbt_builder.run_models(vars={"activation_as_of": "2025-02-01 00:00:00",
+                                 "activation_event_timestamp_format": "epoch_milliseconds"},
+                           full_refresh=True)
+    assert staged_times(dbt_builder) == {f"m{i}": expected for i, (_, expected) in enumerate(EPOCH_MILLISECONDS)}
+    marts = dbt_builder.read_marts()
+    reached = [row["reached_at"] for row in marts["user_milestones"] if row["milestone_id"] == "m1"]
+    assert reached == [T(2025, 1, 2, 3, 4, 5)]
+
+
+@pytest.mark.parametrize("value", ["epoch", "EPOCH_SECONDS", 5])
+def test_unknown_timestamp_format_fails_naming_the_var(dbt_builder, value):
+    events = [event("u1", "login", "2025-01-02 03:04:05", "e1")]
+    with pytest.raises(BuildFailed) as failure:
+        dbt_builder.build(Dataset(USERS, events, MILESTONES, []),
+                          vars={"activation_event_timestamp_format": value})
+    message = str(failure.value)
+    assert "activation_event_timestamp_format" in message and "epoch_milliseconds" in message, message
