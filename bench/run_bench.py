@@ -59,6 +59,7 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -421,7 +422,8 @@ def read_seed(name):
 
 
 def normalise_name(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_")
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "_" for c in text.lower())
+    return re.sub("_+", "_", kept).strip("_")
 
 
 def timeframe_interval(row) -> str | None:

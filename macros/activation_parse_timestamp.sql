@@ -16,7 +16,9 @@
 
 {% macro duckdb__activation_parse_timestamp(expr) -%}
     {#- The offset is applied by hand: DuckDB's cast to TIMESTAMP silently drops it,
-        and a cast to TIMESTAMPTZ depends on the session time zone. -#}
+        and a cast to TIMESTAMPTZ depends on the session time zone. The hour is checked
+        by the pattern (00-23): the cast reads `24:00:00` as the next day's midnight;
+        so is the year (0001-9999): the cast reads year 0000 as 1 BC. -#}
     {%- set text_value = activation_clean_text(expr) -%}
     {#- Layout is fixed by the pattern: 19 characters of date and time, then an optional
         fraction, then an optional offset. -#}
@@ -27,11 +29,11 @@
         trim, fraction or offset, and gives the same value as the general branch. -#}
     {%- set raw_text = "cast(" ~ expr ~ " as " ~ dbt.type_string() ~ ")" %}
     case
-        when regexp_full_match({{ raw_text }}, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}')
+        when regexp_full_match({{ raw_text }}, '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}')
             then try_cast({{ raw_text }} as timestamp)
         when regexp_full_match(
             {{ text_value }},
-            '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?'
+            '([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?'
         )
             then try_cast({{ local_text }} as timestamp)
                 - to_minutes({{ activation_offset_minutes(offset_digits) }})
@@ -111,5 +113,85 @@
             cast(substr({{ offset_digits }}, 2, 2) as integer) * 60
             + case when length({{ offset_digits }}) = 5 then cast(substr({{ offset_digits }}, 4, 2) as integer) else 0 end
         )
+    end
+{%- endmacro %}
+
+
+{#- The var `activation_event_timestamp_format`, validated: `auto` (text or native
+    timestamps, the forms above), `epoch_seconds` or `epoch_milliseconds` (numbers
+    since 1970-01-01 UTC, in a numeric or text column). -#}
+{% macro activation_event_timestamp_format() -%}
+    {%- set allowed = ['auto', 'epoch_seconds', 'epoch_milliseconds'] -%}
+    {%- set value = var('activation_event_timestamp_format', 'auto') -%}
+    {%- if value is not string or value not in allowed -%}
+        {{ exceptions.raise_compiler_error(
+            "milestone_activation: activation_event_timestamp_format = '" ~ value ~ "' is not one of "
+            ~ allowed | join(', ') ~ ". Fix: use auto for text or timestamp columns, epoch_seconds or "
+            ~ "epoch_milliseconds for numbers since 1970-01-01 UTC."
+        ) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+
+{#- The event time as staging reads it: `activation_parse_timestamp`, or an epoch
+    number when `activation_event_timestamp_format` says so. -#}
+{% macro activation_parse_event_timestamp(expr) -%}
+    {%- set timestamp_format = activation_event_timestamp_format() -%}
+    {%- if timestamp_format == 'auto' -%}
+        {{ activation_parse_timestamp(expr) }}
+    {%- else -%}
+        {{ activation_parse_epoch(expr, 'seconds' if timestamp_format == 'epoch_seconds' else 'milliseconds') }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Seconds or milliseconds since 1970-01-01 00:00:00 UTC into a naive UTC timestamp,
+    or null. Accepted: an optional `-`, up to 12 (seconds) or 15 (milliseconds)
+    digits, an optional fraction down to the microsecond (6 or 3 digits), surrounding
+    whitespace ignored; the instant must fall in the years 0001-9999 like every other
+    timestamp. Anything else (exponents, `+`, separators) is null. -#}
+{% macro activation_parse_epoch(expr, unit) -%}
+    {%- set text_value = activation_clean_text(expr) -%}
+    {%- if unit == 'seconds' -%}
+        {%- set pattern = '^-?[0-9]{1,12}([.][0-9]{1,6})?$' -%}
+        {%- set micros = 'cast(' ~ text_value ~ ' as decimal(38, 6)) * 1000000' -%}
+    {%- else -%}
+        {%- set pattern = '^-?[0-9]{1,15}([.][0-9]{1,3})?$' -%}
+        {%- set micros = 'cast(' ~ text_value ~ ' as decimal(38, 3)) * 1000' -%}
+    {%- endif -%}
+    {{ return(adapter.dispatch('activation_parse_epoch', 'milestone_activation')(text_value, pattern, micros)) }}
+{%- endmacro %}
+
+{% macro default__activation_parse_epoch(text_value, pattern, micros) -%}
+    {#- try_cast: the cast must not fail on a row the pattern refuses, whatever order
+        the engine evaluates the conditions in. -#}
+    {%- set safe_micros = 'try_' ~ micros -%}
+    case
+        when regexp_matches({{ text_value }}, '{{ pattern }}')
+            and {{ safe_micros }} between -62135596800000000 and 253402300799999999
+            then make_timestamp(cast({{ safe_micros }} as bigint))
+    end
+{%- endmacro %}
+
+{% macro postgres__activation_parse_epoch(text_value, pattern, micros) -%}
+    {#- Nested: nothing is cast before the pattern holds. Whole seconds and the
+        microseconds are added apart, each exact. -#}
+    case
+        when {{ text_value }} ~ '{{ pattern }}'
+            then case
+                when {{ micros }} between -62135596800000000 and 253402300799999999
+                    then timestamp '1970-01-01 00:00:00'
+                        + cast(div({{ micros }}, 1000000) as bigint) * interval '1 second'
+                        + cast(mod({{ micros }}, 1000000) as bigint) * interval '1 microsecond'
+            end
+    end
+{%- endmacro %}
+
+{% macro spark__activation_parse_epoch(text_value, pattern, micros) -%}
+    case
+        when {{ text_value }} rlike '{{ pattern | replace('$', '\\\\z') }}'
+            and {{ micros }} between -62135596800000000 and 253402300799999999
+            then timestamp_micros(cast({{ micros }} as bigint))
     end
 {%- endmacro %}

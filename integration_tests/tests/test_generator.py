@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,8 @@ def clean(value):
 def norm_name(value):
     if value is None:
         return None
-    return re.sub(r"[^a-z0-9]+", "_", value.strip().lower()).strip("_") or None
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "_" for c in value.lower())
+    return re.sub("_+", "_", kept).strip("_") or None
 
 
 def json_ok(value):

@@ -57,7 +57,7 @@ parsed as (
         {{ activation_clean_text('event_id') }} as event_id,
         {{ activation_clean_text('user_id') }} as user_id,
         cast(event_name as {{ dbt.type_string() }}) as event_name_raw,
-        {{ activation_parse_timestamp('event_timestamp_text') }} as event_at,
+        {{ activation_parse_event_timestamp('event_timestamp_text') }} as event_at,
         cast({{ timestamp_column }} as {{ dbt.type_string() }}) as event_timestamp_raw,
         cast(properties as {{ dbt.type_string() }}) as properties,
         {%- set properties_text = 'cast(properties as ' ~ dbt.type_string() ~ ')' %}
@@ -73,7 +73,7 @@ parsed as (
                 "'content'",
                 activation_clean_text('user_id'),
                 activation_normalize_name('event_name'),
-                activation_parse_timestamp('event_timestamp_text'),
+                activation_parse_event_timestamp('event_timestamp_text'),
                 properties_text,
             ]) }}
         end as dedup_hash
