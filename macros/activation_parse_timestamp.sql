@@ -117,20 +117,11 @@
 {%- endmacro %}
 
 
-{#- The var `activation_event_timestamp_format`, validated: `auto` (text or native
+{#- The var `activation_event_timestamp_format`, read through the var registry: `auto` (text or native
     timestamps, the forms above), `epoch_seconds` or `epoch_milliseconds` (numbers
     since 1970-01-01 UTC, in a numeric or text column). -#}
 {% macro activation_event_timestamp_format() -%}
-    {%- set allowed = ['auto', 'epoch_seconds', 'epoch_milliseconds'] -%}
-    {%- set value = var('activation_event_timestamp_format', 'auto') -%}
-    {%- if value is not string or value not in allowed -%}
-        {{ exceptions.raise_compiler_error(
-            "milestone_activation: activation_event_timestamp_format = '" ~ value ~ "' is not one of "
-            ~ allowed | join(', ') ~ ". Fix: use auto for text or timestamp columns, epoch_seconds or "
-            ~ "epoch_milliseconds for numbers since 1970-01-01 UTC."
-        ) }}
-    {%- endif -%}
-    {{ return(value) }}
+    {{ return(activation_var('activation_event_timestamp_format')) }}
 {%- endmacro %}
 
 
