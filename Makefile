@@ -82,14 +82,25 @@ test-postgres: env postgres
 # about 30-60 s on 2 cores, so `make test` runs on Spark the checks that cover most per
 # build: every mart of the demo data against DuckDB, incremental batches against a full
 # refresh (one random split, the late-event and configuration-change cases), the
-# hand-written edge cases against the reference and the statistics marts' checks (one
-# randomised example each). `make test-spark-full` runs the whole
+# hand-written edge cases against the reference, the statistics marts' checks (one
+# randomised example each), Unicode event names, the censored funnel, hostile text in
+# vars and property keys Spark's JSON paths must handle. `make test-spark-full` runs the whole
 # suite on Spark (about an hour here).
 SPARK_HYPOTHESIS_EXAMPLES ?= 5
 SPARK_HYPOTHESIS_BI_EXAMPLES ?= 3
 SPARK_HYPOTHESIS_STATS_EXAMPLES ?= 1
 SPARK_TESTS ?= tests/test_cross_engine.py tests/test_incremental.py tests/test_engine_edge_cases.py \
-	tests/test_statistics.py tests/test_survival_experiments.py
+	tests/test_statistics.py tests/test_survival_experiments.py \
+	tests/test_unicode_names.py tests/test_funnel_censoring.py \
+	tests/test_var_safety.py::test_hostile_var_text_builds_and_matches_the_reference \
+	tests/test_var_safety.py::test_milestone_id_with_quotes_is_the_first_value_milestone \
+	tests/test_var_safety.py::test_injected_invite_event_counts_no_event_as_an_invite \
+	tests/test_var_safety.py::test_free_plan_tier_with_a_quote_is_not_paid \
+	tests/test_var_safety.py::test_band_names_and_actions_with_quotes_and_backslashes \
+	tests/test_var_safety.py::test_injected_first_value_milestone_fails_naming_the_var \
+	tests/test_var_safety.py::test_bad_vars_are_reported_together_naming_each_var \
+	tests/test_bad_input.py::test_property_keys_and_values_with_special_characters_work \
+	tests/test_bad_input.py::test_property_key_spark_cannot_express_is_rejected
 
 define run_spark
 	$(eval JAVA_PROBLEM := $(shell $(PY) integration_tests/tests/engine_spark.py))
