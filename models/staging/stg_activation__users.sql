@@ -12,7 +12,7 @@
     {'column': 'install_source', 'var': none},
     {'column': inviter_column, 'var': 'activation_inviter_column',
         'fix_note': ", or to null if your table has no inviter column"},
-    {'column': var('activation_user_passthrough_columns', []), 'var': 'activation_user_passthrough_columns',
+    {'column': activation_var('activation_user_passthrough_columns'), 'var': 'activation_user_passthrough_columns',
         'fix_note': " (or remove it from the list)"},
 ] -%}
 {%- do activation_check_source_columns(source('activation', 'users'), 'users', required_columns) -%}
