@@ -16,7 +16,7 @@ with
 events as (
 
     select * from {{ ref('int_activation__events') }}
-    where event_name = {{ activation_normalize_name(activation_string_literal(exposure_event)) }}
+    where event_name = {{ activation_event_name_literal(exposure_event) }}
 
 ),
 

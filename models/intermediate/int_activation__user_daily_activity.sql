@@ -48,7 +48,7 @@ usable_events as (
         {%- if activity_events | length > 0 %}
         events.event_name in (
             {%- for activity_event in activity_events %}
-            {{ activation_normalize_name(activation_string_literal(activity_event)) }}{% if not loop.last %},{% endif %}
+            {{ activation_event_name_literal(activity_event) }}{% if not loop.last %},{% endif %}
             {%- endfor %}
         ) as is_activity
         {%- else %}
@@ -71,7 +71,7 @@ daily as (
         max(case when is_activity then event_at end) as last_activity_at,
         sum(
             case
-                when event_name = {{ activation_normalize_name(activation_string_literal(invite_event)) }}
+                when event_name = {{ activation_event_name_literal(invite_event) }}
                 {%- if invite_count_property %}
                     then coalesce(
                         {{ activation_try_cast_integer(activation_json_extract_text('properties', activation_string_literal(invite_count_property))) }},
@@ -84,7 +84,7 @@ daily as (
             end
         ) as invites_sent,
         {%- if conversion_event %}
-        count(case when event_name = {{ activation_normalize_name(activation_string_literal(conversion_event)) }} and event_at >= user_created_at then 1 end)
+        count(case when event_name = {{ activation_event_name_literal(conversion_event) }} and event_at >= user_created_at then 1 end)
         {%- else %}
         0
         {%- endif %} as conversion_events
