@@ -44,58 +44,274 @@
 {%- endmacro %}
 
 
-{#- First date of this run's reprocessing window for `int_activation__events_classified`,
-    as 'YYYY-MM-DD', or none when the model is built in full (first run, full refresh,
-    or nothing with a usable date stored yet). The window starts
-    `activation_lookback_days` days before the latest stored event date, ignoring rows
-    quarantined as future_timestamp (their dates are always re-read). -#}
-{% macro activation_event_window_start() -%}
-    {%- if not execute or not is_incremental() -%}
-        {{ return(none) }}
+{#- Sequence number of this run of `int_activation__events_classified`, stored on
+    every row it writes (`load_sequence`): one more than the largest stored, also on a
+    full refresh, so a model built from the events can tell which rows changed since
+    it last read them (`activation_derived_window`). 1 when the table does not exist. -#}
+{% macro activation_next_load_sequence() -%}
+    {%- if not execute -%}
+        {{ return(1) }}
     {%- endif -%}
-    {%- set lookback_days = activation_var('activation_lookback_days') -%}
-    {%- set watermark_query -%}
-        select max(partition_date) as latest_date
+    {%- set existing = load_relation(this) -%}
+    {%- if existing is none -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set column_names = adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'load_sequence' not in column_names -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set sequence_query -%}
+        select max(load_sequence) as latest_sequence
         from {{ this }}
-        where event_at is not null and coalesce(quarantine_reason, '') != 'future_timestamp'
     {%- endset -%}
-    {%- set latest_date = run_query(watermark_query).columns[0].values()[0] -%}
-    {%- if latest_date is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- if latest_date is string -%}
-        {%- set latest_date = modules.datetime.date.fromisoformat(latest_date[:10]) -%}
-    {%- endif -%}
-    {{ return((latest_date - modules.datetime.timedelta(days=lookback_days)).isoformat()) }}
+    {%- set latest = run_query(sequence_query).columns[0].values()[0] -%}
+    {{ return((latest | int) + 1 if latest is not none else 1) }}
 {%- endmacro %}
 
 
-{#- First date of the reprocessing window for a model built from
-    `int_activation__events_classified`: the window of the run that last wrote the
-    events (`processed_from_date`), or none to rebuild in full (first run, full
-    refresh, events rebuilt in full, or `config_fingerprint` differing from the one the
-    stored rows were built with, e.g. after a milestone configuration change). -#}
-{% macro activation_processed_window_start(config_fingerprint) -%}
+{#- Stops an incremental run when a stored table was built by an earlier version of
+    the package, without the columns its bookkeeping reads. -#}
+{% macro activation_require_bookkeeping_columns(relation, columns) -%}
+    {%- set column_names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- for column in columns if column not in column_names -%}
+        {%- do exceptions.raise_compiler_error(
+            relation.identifier ~ " was built by an earlier version of milestone_activation (it has no column "
+            ~ column ~ "). Fix: rebuild it once with `dbt run --full-refresh`."
+        ) -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{#- First date of this run's reprocessing window for `int_activation__events_classified`,
+    as 'YYYY-MM-DD', or none when the model is built in full (first run, full refresh,
+    or nothing with a usable date stored yet). Decided from the model's own stored rows
+    only, so an interrupted run or a run of any subset of models changes nothing:
+
+    - `activation_lookback_days` days before the latest stored event date (rows
+      quarantined as future_timestamp left out: their dates are always re-read);
+    - the first date of a stored row whose classification the current inputs change:
+      a future_timestamp row now at or before the cutoff (`as_of` plus
+      `activation_future_tolerance_hours`, moved forwards or unset), a row not
+      quarantined for its own content that is now after the cutoff (moved backwards),
+      an unknown_user row whose user exists now, a usable row whose user is gone.
+
+    A change of the settings that decide how a row is read (`config_fingerprint`: the
+    events relation, `activation_event_timestamp_column`, `activation_event_timestamp_format`)
+    stops the run: every stored row would have to be read again. -#}
+{% macro activation_event_window_start(config_fingerprint) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set fingerprint_query -%}
-        select count(*) as stale_markers
+    {%- do activation_require_bookkeeping_columns(this, ['load_sequence', 'config_fingerprint']) -%}
+    {%- set as_of_var = activation_var('activation_as_of') -%}
+    {%- set lookback_days = activation_var('activation_lookback_days') -%}
+    {%- set state_query -%}
+        with
+
+        cutoff as (
+            {%- if as_of_var %}
+            select {{ activation_dateadd('hour', activation_var('activation_future_tolerance_hours'), 'as_of_at') }} as cutoff_at
+            from {{ ref('int_activation__as_of') }}
+            {%- else %}
+            select cast(null as {{ dbt.type_timestamp() }}) as cutoff_at
+            {%- endif %}
+        ),
+
+        users as (
+            select user_id from {{ ref('int_activation__users') }}
+        ),
+
+        stored as (
+            select
+                max(
+                    case
+                        when stored.event_at is not null and coalesce(stored.quarantine_reason, '') != 'future_timestamp'
+                            then stored.partition_date
+                    end
+                ) as latest_date,
+                min(
+                    case
+                        when
+                            stored.quarantine_reason = 'future_timestamp'
+                            and (cutoff.cutoff_at is null or stored.event_at <= cutoff.cutoff_at)
+                            then stored.partition_date
+                        when
+                            (stored.quarantine_reason is null or stored.quarantine_reason in ('invalid_properties_json', 'unknown_user'))
+                            and stored.event_at > cutoff.cutoff_at
+                            then stored.partition_date
+                    end
+                ) as cutoff_change_date,
+                count(case when stored.config_fingerprint != {{ activation_string_literal(config_fingerprint) }} then 1 end)
+                    as other_settings_rows
+
+            from {{ this }} as stored
+            cross join cutoff
+        ),
+
+        user_changes as (
+            select min(stored.partition_date) as user_change_date
+            from {{ this }} as stored
+            where
+                (
+                    stored.quarantine_reason = 'unknown_user'
+                    and stored.user_id in (select users.user_id from users)
+                )
+                or (
+                    stored.quarantine_reason is null
+                    and stored.user_id not in (select users.user_id from users)
+                )
+        )
+
+        select
+            stored.latest_date,
+            stored.cutoff_change_date,
+            user_changes.user_change_date,
+            stored.other_settings_rows
+
+        from stored
+        cross join user_changes
+    {%- endset -%}
+    {%- set state = run_query(state_query).rows[0] -%}
+    {%- if state[3] | int > 0 -%}
+        {%- do exceptions.raise_compiler_error(
+            "int_activation__events_classified: the events source or how its rows are read changed since the stored rows were built "
+            ~ "(the events relation, var activation_event_timestamp_column or var activation_event_timestamp_format). "
+            ~ "An incremental run would leave the stored rows as they were read before. Fix: `dbt run --full-refresh`."
+        ) -%}
+    {%- endif -%}
+    {%- set candidates = [] -%}
+    {%- if state[0] is not none -%}
+        {%- do candidates.append(activation_as_date(state[0]) - modules.datetime.timedelta(days=lookback_days)) -%}
+    {%- endif -%}
+    {%- for value in [state[1], state[2]] if value is not none -%}
+        {%- do candidates.append(activation_as_date(value)) -%}
+    {%- endfor -%}
+    {%- if candidates | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return((candidates | min).isoformat()) }}
+{%- endmacro %}
+
+
+{#- A date value from run_query (a date, a datetime or ISO text) as a datetime.date. -#}
+{% macro activation_as_date(value) -%}
+    {%- if value is string -%}
+        {{ return(modules.datetime.date.fromisoformat(value[:10])) }}
+    {%- elif value.hour is defined -%}
+        {{ return(value.date()) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+
+{#- What a model built from `int_activation__events_classified` reprocesses in this
+    run, decided from its own marker rows (`user_id` null), which record the events'
+    `load_sequence` it last read and its `config_fingerprint`. Returns a dict:
+
+    - `mode`: 'full' (first run, full refresh, configuration changed, or the events
+      rebuilt since: every date is rewritten and every stored date not in the events
+      any more is cleared), 'window' (the dates from `start` on) or 'none' (no event
+      row changed since the last run);
+    - `start`: the first date to rewrite in 'window' mode: the earliest date holding an
+      events row written after the sequence the model last read, or `extra_start` when
+      earlier (a date the model's own state says is stale, e.g. a user's signup moved);
+    - `sequence`: the events' latest `load_sequence`, recorded on the new markers.
+
+    An interrupted run, or a run of the events model alone, leaves the stored markers
+    at the old sequence, so the next run rewrites everything that changed meanwhile.
+
+    Also stops the run when the events source has more or fewer rows than the events
+    model stored: rows dated before the lookback window arrived late (or rows were
+    deleted); marts built on would silently differ from a full refresh. -#}
+{% macro activation_derived_window(config_fingerprint, extra_start_sql=none) -%}
+    {%- set result = {'mode': 'full', 'start': none, 'sequence': 0} -%}
+    {%- if not execute -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- set events = ref('int_activation__events_classified') -%}
+    {%- set events_query -%}
+        select
+            min(load_sequence) as first_sequence,
+            max(load_sequence) as latest_sequence,
+            count(*) as stored_rows,
+            (select count(*) from {{ source('activation', 'events') }}) as source_rows
+
+        from {{ events }}
+    {%- endset -%}
+    {%- set events_state = run_query(events_query).rows[0] -%}
+    {%- set source_rows = events_state[3] | int -%}
+    {%- set stored_rows = events_state[2] | int -%}
+    {%- if source_rows != stored_rows -%}
+        {%- do exceptions.raise_compiler_error(
+            this.identifier ~ ": the events source has " ~ source_rows ~ " rows but int_activation__events_classified holds "
+            ~ stored_rows ~ ". "
+            ~ ("Rows dated before the incremental window (activation_lookback_days = " ~ activation_var('activation_lookback_days')
+               ~ ") arrived late, or the events model has not run since rows were loaded. "
+               if source_rows > stored_rows else "Rows were deleted from the events source. ")
+            ~ "Building on would give marts that differ from a full refresh. Fix: run `dbt run` (all models) again; "
+            ~ "if this message repeats, `dbt run --full-refresh` (and consider a larger activation_lookback_days)."
+        ) -%}
+    {%- endif -%}
+    {%- do result.update({'sequence': (events_state[1] | int) if events_state[1] is not none else 0}) -%}
+    {%- if not is_incremental() -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- do activation_require_bookkeeping_columns(this, ['source_sequence', 'config_fingerprint']) -%}
+    {%- set state_query -%}
+        select
+            max(source_sequence) as read_sequence,
+            count(case when config_fingerprint != {{ activation_string_literal(config_fingerprint) }} then 1 end)
+                as other_config_markers
+
         from {{ this }}
-        where user_id is null and config_fingerprint != {{ activation_string_literal(config_fingerprint) }}
+        where user_id is null
     {%- endset -%}
-    {%- if run_query(fingerprint_query).columns[0].values()[0] | int > 0 -%}
-        {{ return(none) }}
+    {%- set state = run_query(state_query).rows[0] -%}
+    {%- if state[0] is none or state[1] | int > 0 -%}
+        {{ return(result) }}
     {%- endif -%}
-    {%- set window_query -%}
-        select max(processed_from_date) as window_start
-        from {{ ref('int_activation__events_classified') }}
+    {%- set read_sequence = state[0] | int -%}
+    {%- if events_state[0] is none or events_state[0] | int > read_sequence or events_state[1] | int < read_sequence -%}
+        {#- Every events row is newer than what this model read (the events were
+            rebuilt), or the events hold no rows / older ones than it read (rebuilt
+            from empty): rebuild in full. -#}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- set changed_query -%}
+        select min(partition_date) as first_changed_date
+        from {{ events }}
+        where load_sequence > {{ read_sequence }}
     {%- endset -%}
-    {%- set window_start = run_query(window_query).columns[0].values()[0] -%}
-    {%- if window_start is none -%}
-        {{ return(none) }}
+    {%- set starts = [] -%}
+    {%- set changed = run_query(changed_query).columns[0].values()[0] -%}
+    {%- if changed is not none -%}
+        {%- do starts.append(activation_as_date(changed)) -%}
     {%- endif -%}
-    {{ return((window_start | string)[:10]) }}
+    {%- if extra_start_sql -%}
+        {%- set extra = run_query(extra_start_sql).columns[0].values()[0] -%}
+        {%- if extra is not none -%}
+            {%- do starts.append(activation_as_date(extra)) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if starts | length == 0 -%}
+        {%- do result.update({'mode': 'none'}) -%}
+    {%- else -%}
+        {%- do result.update({'mode': 'window', 'start': (starts | min).isoformat()}) -%}
+    {%- endif -%}
+    {{ return(result) }}
+{%- endmacro %}
+
+
+{#- The filter on `partition_date` for the rows a derived model reads and writes in
+    this run (see activation_derived_window). -#}
+{% macro activation_derived_window_filter(window, column='partition_date') -%}
+    {%- if window.mode == 'none' -%}
+        false
+    {%- elif window.mode == 'window' -%}
+        {{ column }} >= cast({{ activation_string_literal(window.start) }} as date)
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -12,8 +12,9 @@ order by the two builds. `activation_late_events.window_start_date` is the run's
 bookkeeping (null after a full build) and is left out.
 
 Also: an event older than the lookback is counted in activation_late_events and the
-data-quality mart (never silently lost) and applied by --full-refresh; a change in
-the milestone configuration rebuilds the derived incremental models.
+data-quality mart and stops the run (never silently lost) until --full-refresh
+applies it; a change in the milestone configuration rebuilds the derived incremental
+models.
 """
 
 import copy
@@ -27,7 +28,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import Dataset, assert_same_tables
+from harness import BuildFailed, Dataset, assert_same_tables
 from reference.activation_reference import parse_timestamp
 from test_generated_data import read_seed
 
@@ -174,7 +175,7 @@ def test_incremental_batches_equal_full_refresh(dbt_builder, datasets, full_buil
     assert_same_tables(incremental, expected, skipped=BOOKKEEPING_COLUMNS)
 
 
-def test_event_older_than_lookback_is_reported_then_applied_by_full_refresh(dbt_builder, datasets):
+def test_event_older_than_lookback_stops_the_run_until_a_full_refresh(dbt_builder, datasets):
     dataset, vars = datasets[DATASET_SEEDS[0]]
     user_id = dataset.users[0]["user_id"]
     created = parse_timestamp(dataset.users[0]["created_at"])
@@ -183,12 +184,19 @@ def test_event_older_than_lookback_is_reported_then_applied_by_full_refresh(dbt_
                 "properties": None}
     assert parse_timestamp(late_row["event_timestamp"]).date() < _window_start(dataset.events, LOOKBACK_DAYS)
 
-    incremental = build_in_batches(dbt_builder, dataset, [dataset.events, [late_row]], vars)
+    # The models built on the events stop the run, naming the cause and the fix; the
+    # marts that report it are still built.
+    with pytest.raises(BuildFailed) as stopped:
+        build_in_batches(dbt_builder, dataset, [dataset.events, [late_row]], vars)
+    assert "arrived late" in str(stopped.value) and "--full-refresh" in str(stopped.value), stopped.value
+    incremental = dbt_builder.read_all_marts()
     late = incremental["activation_late_events"][0]
     assert late["late_event_rows"] == 1 and late["needs_full_refresh"] is True, late
     quality = {(r["table_name"], r["outcome"]): r["row_count"] for r in incremental["activation_data_quality"]}
     assert quality[("events", "late_not_applied")] == 1
     dbt_builder.run_models(vars, command="test")  # reconciliation holds, counting the late row
+    with pytest.raises(BuildFailed):  # a plain re-run stops again: never silently different
+        dbt_builder.run_models(vars)
 
     dbt_builder.run_models(vars, full_refresh=True)
     refreshed = dbt_builder.read_all_marts()

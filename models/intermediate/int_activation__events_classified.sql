@@ -6,10 +6,20 @@
 
     Incremental by event date (macros/activation_incremental.sql): a run re-reads the
     source rows dated from the window start on (plus every row whose time does not
-    parse) and rewrites those dates. A copy stored before the window keeps its number;
-    copies in the window count after it. -#}
+    parse) and rewrites those dates. The window is decided from the stored rows alone
+    (`activation_event_window_start`): the lookback before the latest stored date, and
+    every date whose rows the current as_of, tolerance or users classify differently.
+    A copy stored before the window keeps its number; copies in the window count after
+    it. Every row written carries the run's `load_sequence`, which the models built on
+    this one compare with the sequence they last read. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
-{%- set window_start = activation_event_window_start() -%}
+{%- set config_fingerprint = activation_config_fingerprint(extra=[
+    source('activation', 'events') | string,
+    activation_var('activation_event_timestamp_column'),
+    activation_var('activation_event_timestamp_format'),
+] | string) -%}
+{%- set window_start = activation_event_window_start(config_fingerprint) -%}
+{%- set load_sequence = activation_next_load_sequence() -%}
 {%- set as_of_var = activation_var('activation_as_of') -%}
 {%- if window_start -%}
 {%- set window_start_date = "cast(" ~ activation_string_literal(window_start) ~ " as date)" -%}
@@ -181,7 +191,9 @@ final as (
         numbered.partition_date,
         cast(numbered.copy_number_in_window + coalesce(earlier_copies.earlier_copy_count, 0) as {{ dbt.type_bigint() }})
             as copy_number,
-        {{ window_start_date }} as processed_from_date
+        {{ window_start_date }} as processed_from_date,
+        cast({{ load_sequence }} as {{ dbt.type_bigint() }}) as load_sequence,
+        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
 
     from numbered
     left join earlier_copies

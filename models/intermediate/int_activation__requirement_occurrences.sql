@@ -1,15 +1,20 @@
 {#- The events that can count toward a requirement, narrow and partitioned by event
-    date: usable, deduplicated events of users who exist, at or after signup, whose
-    name (and property filter) matches a requirement signature. Per user, signature
-    and day only the first `max_min_count` events are kept (one row a day, from an
-    aggregate, with a null event_id, where every requirement of the signature needs a
-    single event), which always contains each user's first `max_min_count` events
-    overall.
+    date: usable, deduplicated events whose name (and property filter) matches a
+    requirement signature. Per user, signature and day only the first `max_min_count`
+    events are kept, and on the user's signup day also the first `max_min_count` at or
+    after signup (one row a day from an aggregate, with a null event_id, where every
+    requirement of the signature needs a single event). That always contains each
+    user's first `max_min_count` events at or after signup, which is all
+    `int_activation__requirement_reaches` ranks (it applies the signup filter).
 
-    Incremental by event date with the window of `int_activation__events_classified`.
-    One marker row per rewritten date (user_id null, carrying `config_fingerprint`)
-    makes a date whose rows all drop out still get replaced; a change in the
-    milestone requirements rebuilds the model in full. -#}
+    Incremental by event date (`activation_derived_window`): the dates holding events
+    rows written since this model last read them, and the signup dates of users whose
+    `created_at` changed, appeared or went (found from the user marker rows). Marker
+    rows (`requirement_signature_id` null): one per rewritten date (`user_id` null,
+    carrying the events' `source_sequence` read and the `config_fingerprint`), so a
+    date whose rows all drop out still gets replaced; one per user (`user_created_at`)
+    in the partition of the signup date. A change in the milestone requirements
+    rebuilds the model in full. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
 {%- set signature_sql -%}
     select requirement_signature_id, event_name, property_key, property_value, max(min_count)
@@ -20,16 +25,35 @@
 {%- set config_fingerprint = activation_config_fingerprint(
     signature_sql, depends_on=ref('int_activation__milestone_requirements')
 ) -%}
-{%- set window_start = activation_processed_window_start(config_fingerprint) %}
+{%- set user_change_sql -%}
+    {#- Earliest signup date (stored or current) of a user whose created_at changed,
+        who is new, or who is gone. -#}
+    select min(
+        case
+            when stored.user_id is null then cast(users.created_at as date)
+            when users.user_id is null then cast(stored.user_created_at as date)
+            when cast(users.created_at as date) < cast(stored.user_created_at as date) then cast(users.created_at as date)
+            else cast(stored.user_created_at as date)
+        end
+    ) as first_changed_date
+    from (
+        select user_id, user_created_at
+        from {{ this }}
+        where user_id is not null and requirement_signature_id is null
+    ) as stored
+    full outer join {{ ref('int_activation__users') }} as users
+        on stored.user_id = users.user_id
+    where stored.user_id is null or users.user_id is null or stored.user_created_at != users.created_at
+{%- endset -%}
+{%- set window = activation_derived_window(config_fingerprint, user_change_sql if is_incremental() else none) -%}
+{%- set window_filter = activation_derived_window_filter(window) %}
 
 with
 
 events as (
 
     select * from {{ ref('int_activation__events_classified') }}
-    {%- if window_start %}
-    where partition_date >= cast({{ activation_string_literal(window_start) }} as date)
-    {%- endif %}
+    where {{ window_filter }}
 
 ),
 
@@ -70,13 +94,10 @@ needed_events as (
         events.partition_date
 
     from events
-    inner join users
-        on events.user_id = users.user_id
     where
         events.quarantine_reason is null
         and events.copy_number = 1
         and events.event_name in (select signatures.event_name from signatures)
-        and events.event_at >= users.created_at
 
 ),
 
@@ -88,7 +109,10 @@ matched_events as (
         signatures.max_min_count,
         needed_events.event_id,
         needed_events.event_at,
-        needed_events.partition_date
+        needed_events.partition_date,
+        {#- The signup time on the user's signup date, else null: only that day can
+            hold events both before and after signup. -#}
+        users.created_at as signup_at
 
     from needed_events
     inner join signatures
@@ -99,27 +123,58 @@ matched_events as (
                 or {{ activation_json_extract_text('needed_events.properties', 'signatures.property_key') }}
                 = signatures.property_value
             )
+    left join users
+        on
+            needed_events.user_id = users.user_id
+            and needed_events.partition_date = cast(users.created_at as date)
 
 ),
 
-qualifying_events as (
+single_event_days as (
 
-    {#- Signatures that need one event: the day's first event by an aggregate (its
-        event_id does not matter downstream, only its time). Others: the day's first
-        `max_min_count` events by a window. -#}
+    {#- Signatures that need one event: the day's first event, and on the signup day
+        the first at or after signup, by an aggregate (the event_id plays no part
+        downstream when one event is enough). -#}
     select
         user_id,
         requirement_signature_id,
-        cast(null as {{ dbt.type_string() }}) as event_id,
-        min(event_at) as event_at,
-        partition_date
+        partition_date,
+        min(event_at) as first_event_at,
+        min(case when event_at >= signup_at then event_at end) as first_event_after_signup_at
 
     from matched_events
     where max_min_count = 1
     group by user_id, requirement_signature_id, partition_date
 
+),
+
+qualifying_events as (
+
+    select
+        user_id,
+        requirement_signature_id,
+        cast(null as {{ dbt.type_string() }}) as event_id,
+        first_event_at as event_at,
+        partition_date
+
+    from single_event_days
+
     union all
 
+    select
+        user_id,
+        requirement_signature_id,
+        cast(null as {{ dbt.type_string() }}) as event_id,
+        first_event_after_signup_at as event_at,
+        partition_date
+
+    from single_event_days
+    where first_event_after_signup_at > first_event_at
+
+    union all
+
+    {# Others: the day's first `max_min_count` events, and on the signup day the
+        first `max_min_count` at or after signup, by a window. #}
     select
         user_id,
         requirement_signature_id,
@@ -133,19 +188,48 @@ qualifying_events as (
             row_number() over (
                 partition by user_id, requirement_signature_id, partition_date
                 order by event_at, event_id
-            ) as day_occurrence_number
+            ) as day_occurrence_number,
+            row_number() over (
+                partition by user_id, requirement_signature_id, partition_date, event_at >= signup_at
+                order by event_at, event_id
+            ) as side_of_signup_occurrence_number
 
         from matched_events
         where max_min_count > 1
     ) as numbered
-    where day_occurrence_number <= max_min_count
+    where
+        day_occurrence_number <= max_min_count
+        or (event_at >= signup_at and side_of_signup_occurrence_number <= max_min_count)
 
 ),
 
 partition_markers as (
 
-    select distinct partition_date
+    {#- Every date this run rewrites: the events' dates in the window, and the stored
+        dates in it (a full rebuild in an incremental run clears dates the events no
+        longer hold). -#}
+    select partition_date
     from events
+
+    {% if is_incremental() -%}
+    union
+
+    select partition_date
+    from {{ this }}
+    where {{ window_filter }}
+    {%- endif %}
+
+),
+
+user_markers as (
+
+    select
+        user_id,
+        created_at,
+        cast(created_at as date) as partition_date
+
+    from users
+    where {{ activation_derived_window_filter(window, 'cast(created_at as date)') }}
 
 ),
 
@@ -157,6 +241,8 @@ final as (
         event_id,
         event_at,
         partition_date,
+        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
         cast(null as {{ dbt.type_string() }}) as config_fingerprint
 
     from qualifying_events
@@ -169,9 +255,25 @@ final as (
         cast(null as {{ dbt.type_string() }}) as event_id,
         cast(null as {{ dbt.type_timestamp() }}) as event_at,
         partition_date,
+        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
+        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
         {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
 
     from partition_markers
+
+    union all
+
+    select
+        user_id,
+        cast(null as {{ dbt.type_bigint() }}) as requirement_signature_id,
+        cast(null as {{ dbt.type_string() }}) as event_id,
+        cast(null as {{ dbt.type_timestamp() }}) as event_at,
+        partition_date,
+        created_at as user_created_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+
+    from user_markers
 
 )
 

@@ -1,16 +1,22 @@
 {#- When each user met each requirement: the time of the k-th qualifying event
     (k = min_count), counting only events at or after signup, ordered by
     (event_at, event_id) (SPEC §3). One row per user and requirement met.
-    Ranks the narrow `int_activation__requirement_occurrences` once per user and
-    requirement signature; the per-day cut there keeps every event a rank up to
-    `max_min_count` can land on. -#}
+    Ranks the narrow `int_activation__requirement_occurrences` at or after the user's
+    signup once per user and requirement signature; the per-day cut there keeps every
+    event a rank up to `max_min_count` can land on. -#}
 
 with
 
 occurrences as (
 
     select * from {{ ref('int_activation__requirement_occurrences') }}
-    where user_id is not null
+    where requirement_signature_id is not null
+
+),
+
+users as (
+
+    select * from {{ ref('int_activation__users') }}
 
 ),
 
@@ -23,15 +29,18 @@ requirements as (
 ranked_occurrences as (
 
     select
-        user_id,
-        requirement_signature_id,
-        event_at,
+        occurrences.user_id,
+        occurrences.requirement_signature_id,
+        occurrences.event_at,
         row_number() over (
-            partition by user_id, requirement_signature_id
-            order by event_at, event_id
+            partition by occurrences.user_id, occurrences.requirement_signature_id
+            order by occurrences.event_at, occurrences.event_id
         ) as occurrence_number
 
     from occurrences
+    inner join users
+        on occurrences.user_id = users.user_id
+    where occurrences.event_at >= users.created_at
 
 ),
 

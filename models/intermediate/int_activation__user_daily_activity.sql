@@ -1,14 +1,16 @@
 {#- Per user and event date, the event facts the BI marts need, from usable,
     deduplicated events: first and last activity (events in `activation_activity_events`,
     or any event), invites sent (var `activation_invite_event`, counted by
-    `activation_invite_count_property` when set) and conversion events at or after
-    signup (var `activation_conversion_event`). One row per active user-day, so the
-    per-user facts never re-read the events.
+    `activation_invite_count_property` when set) and the last conversion event (var
+    `activation_conversion_event`; `int_activation__user_engagement` compares it with
+    signup, so this model does not depend on the users' rows). One row per active
+    user-day, so the per-user facts never re-read the events.
 
-    Incremental by event date with the window of `int_activation__events_classified`,
-    with one marker row per rewritten date (user_id null) as in
-    `int_activation__requirement_occurrences`; a change in the vars above rebuilds it
-    in full. -#}
+    Incremental by event date (`activation_derived_window`): the dates holding events
+    rows written since this model last read them, with one marker row per rewritten
+    date (user_id null, carrying the events' `source_sequence` read and the
+    `config_fingerprint`) as in `int_activation__requirement_occurrences`; a change in
+    the vars above rebuilds it in full. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
 {%- set invite_event = activation_var('activation_invite_event') -%}
 {%- set invite_count_property = activation_var('activation_invite_count_property') -%}
@@ -17,22 +19,15 @@
 {%- set config_fingerprint = activation_config_fingerprint(
     extra=[invite_event, invite_count_property, conversion_event, activity_events] | string
 ) -%}
-{%- set window_start = activation_processed_window_start(config_fingerprint) %}
+{%- set window = activation_derived_window(config_fingerprint) -%}
+{%- set window_filter = activation_derived_window_filter(window) %}
 
 with
 
 events as (
 
     select * from {{ ref('int_activation__events_classified') }}
-    {%- if window_start %}
-    where partition_date >= cast({{ activation_string_literal(window_start) }} as date)
-    {%- endif %}
-
-),
-
-users as (
-
-    select * from {{ ref('int_activation__users') }}
+    where {{ window_filter }}
 
 ),
 
@@ -44,7 +39,6 @@ usable_events as (
         events.event_at,
         events.properties,
         events.partition_date,
-        users.created_at as user_created_at,
         {%- if activity_events | length > 0 %}
         events.event_name in (
             {%- for activity_event in activity_events %}
@@ -56,8 +50,6 @@ usable_events as (
         {%- endif %}
 
     from events
-    inner join users
-        on events.user_id = users.user_id
     where events.quarantine_reason is null and events.copy_number = 1
 
 ),
@@ -84,10 +76,10 @@ daily as (
             end
         ) as invites_sent,
         {%- if conversion_event %}
-        count(case when event_name = {{ activation_event_name_literal(conversion_event) }} and event_at >= user_created_at then 1 end)
+        max(case when event_name = {{ activation_event_name_literal(conversion_event) }} then event_at end)
         {%- else %}
-        0
-        {%- endif %} as conversion_events
+        cast(null as {{ dbt.type_timestamp() }})
+        {%- endif %} as last_conversion_at
 
     from usable_events
     group by user_id, partition_date
@@ -96,8 +88,19 @@ daily as (
 
 partition_markers as (
 
-    select distinct partition_date
+    {#- Every date this run rewrites: the events' dates in the window, and the stored
+        dates in it (a full rebuild in an incremental run clears dates the events no
+        longer hold). -#}
+    select partition_date
     from events
+
+    {% if is_incremental() -%}
+    union
+
+    select partition_date
+    from {{ this }}
+    where {{ window_filter }}
+    {%- endif %}
 
 ),
 
@@ -109,7 +112,8 @@ final as (
         first_activity_at,
         last_activity_at,
         cast(invites_sent as {{ dbt.type_bigint() }}) as invites_sent,
-        cast(conversion_events as {{ dbt.type_bigint() }}) as conversion_events,
+        last_conversion_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
         cast(null as {{ dbt.type_string() }}) as config_fingerprint
 
     from daily
@@ -122,7 +126,8 @@ final as (
         cast(null as {{ dbt.type_timestamp() }}) as first_activity_at,
         cast(null as {{ dbt.type_timestamp() }}) as last_activity_at,
         cast(null as {{ dbt.type_bigint() }}) as invites_sent,
-        cast(null as {{ dbt.type_bigint() }}) as conversion_events,
+        cast(null as {{ dbt.type_timestamp() }}) as last_conversion_at,
+        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
         {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
 
     from partition_markers

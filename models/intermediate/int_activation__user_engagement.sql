@@ -41,6 +41,7 @@ windowed_activity as (
     select
         daily_activity.*,
         users.activated_at,
+        users.created_at as user_created_at,
         {{ activation_dateadd('day', 7, 'users.activated_at') }} as day_7_at,
         {{ activation_dateadd('day', 30, 'users.activated_at') }} as day_30_at,
         {{ activation_dateadd('day', 30, 'users.created_at') }} as signup_day_30_at,
@@ -57,7 +58,7 @@ activity_facts as (
     select
         user_id,
         sum(invites_sent) as invites_sent,
-        sum(conversion_events) as conversion_events,
+        max(case when last_conversion_at >= user_created_at then 1 else 0 end) as has_conversion,
         max(
             case
                 when
@@ -85,7 +86,7 @@ activity_facts as (
                 else 0
             end
         ) as has_activity_signup_d30,
-        min(case when conversion_events > 0 then partition_date end) as first_conversion_date
+        min(case when last_conversion_at >= user_created_at then partition_date end) as first_conversion_date
 
     from windowed_activity
     group by user_id
@@ -99,7 +100,7 @@ final as (
         cast(coalesce(activity_facts.invites_sent, 0) as {{ dbt.type_int() }}) as invites_sent,
         cast(coalesce(invitations.invited_signups, 0) as {{ dbt.type_int() }}) as invited_signups,
         {%- if conversion_event %}
-        coalesce(activity_facts.conversion_events, 0) > 0 as is_converted_to_paid,
+        coalesce(activity_facts.has_conversion, 0) = 1 as is_converted_to_paid,
         {%- else %}
         {%- if free_tiers | length > 0 %}
         coalesce(
