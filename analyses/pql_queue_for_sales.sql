@@ -1,5 +1,6 @@
 {#- Sales queue: users whose rolling PQL score is currently in a hand-off band, with
     their latest crossing, the milestones behind the score and how old the account is. -#}
+{{ config(enabled=activation_var('activation_pql_enabled')) }}
 
 with
 

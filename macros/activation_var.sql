@@ -20,7 +20,8 @@
     of `activation_parse_timestamp`), text (string; a number is read as text),
     event_name (text with a letter or digit), event_names (list of event_name),
     text_list (list of text), identifier, identifier_list, relation_name (non-empty
-    text), bands (list of {<label>, min_score, action}), memory_size. -#}
+    text), bands (list of {<label>, min_score, action}), memory_size, boolean (true or
+    false; the texts 'true' and 'false' are read as such). -#}
 {% macro activation_var_specs() %}
     {%- set days_max = 36500 -%}
     {{ return({
@@ -103,6 +104,12 @@
             'fix': "name the JSON property of exposures holding the variant, e.g. variant"},
         'activation_experiment_control_variant': {'kind': 'text', 'default': 'control',
             'fix': "name the variant the others are compared with, e.g. control"},
+        'activation_statistics_enabled': {'kind': 'boolean', 'default': true,
+            'fix': "set it to true or false (false leaves out the statistics marts)"},
+        'activation_pql_enabled': {'kind': 'boolean', 'default': true,
+            'fix': "set it to true or false (false leaves out the PQL score, hand-off and calibration models)"},
+        'activation_experiments_enabled': {'kind': 'boolean', 'default': true,
+            'fix': "set it to true or false (false leaves out the experiment models)"},
         'activation_duckdb_memory_limit': {'kind': 'memory_size', 'default': none, 'nullable': true,
             'fix': "give a number and a unit, such as '8GB' or '512MiB'"},
         'activation_duckdb_threads': {'kind': 'whole', 'default': none, 'nullable': true, 'min': 1, 'max': 2147483647,
@@ -199,6 +206,14 @@
         {%- set number = result.value -%}
         {%- if number is boolean or number is not integer or number < spec['min'] or number > spec['max'] -%}
             {%- do problems.append(head ~ " is not a whole number from " ~ spec['min'] ~ " to " ~ spec['max'] ~ "." ~ fix) -%}
+        {%- endif -%}
+
+    {%- elif kind == 'boolean' -%}
+        {%- if value is string and value | trim | lower in ['true', 'false'] -%}
+            {%- set result.value = (value | trim | lower) == 'true' -%}
+        {%- endif -%}
+        {%- if result.value is not boolean -%}
+            {%- do problems.append(head ~ " is not true or false." ~ fix) -%}
         {%- endif -%}
 
     {%- elif kind == 'fraction' -%}

@@ -224,6 +224,17 @@ class DbtBuilder:
             args.append("--full-refresh")
         self.run_dbt(args)
 
+    def run_dbt_with_vars(self, args, vars=None):
+        """Run one dbt command (args without --vars) with the base vars plus `vars`;
+        returns dbt's result (raises BuildFailed)."""
+        all_vars = dict(BASE_VARS)
+        all_vars.update(vars or {})
+        self.deps()
+        if not self._seeded:
+            self.run_dbt(["seed", "--vars", json.dumps(all_vars, sort_keys=True), "--quiet"])
+            self._seeded = True
+        return self.run_dbt([args[0], "--vars", json.dumps(all_vars, sort_keys=True), "--quiet", *args[1:]])
+
     def read_all_marts(self):
         """Every table in the marts schema, rows sorted, as {table_name: [row dicts]}."""
         marts = {}

@@ -5,6 +5,7 @@
     `activation_experiment_id_property` and `activation_experiment_variant_property`, as
     trimmed text, `(missing)` when absent or blank. The only statistics model that reads
     the events. -#}
+{{ config(enabled=activation_var('activation_experiments_enabled')) }}
 {%- set exposure_event = activation_var('activation_experiment_exposure_event') -%}
 {%- set id_property = activation_var('activation_experiment_id_property') -%}
 {%- set variant_property = activation_var('activation_experiment_variant_property') -%}

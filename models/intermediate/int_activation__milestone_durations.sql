@@ -2,6 +2,7 @@
     users created on or before as_of: whole days from signup to the first reach (an
     event), or to as_of when the milestone is not reached (censored). Users created
     after as_of have no time at risk and are left out. -#}
+{{ config(enabled=activation_var('activation_statistics_enabled')) }}
 
 with
 

@@ -5,6 +5,7 @@
     user's score can only change on a reach date or on a reach date + recency + 1: those
     are the candidates, kept up to date(as_of). Grows with milestones reached (at most
     two candidates per reach), never with users x days. -#}
+{{ config(enabled=activation_var('activation_pql_enabled')) }}
 {%- do activation_validate_pql_vars() -%}
 {%- set recency_days = activation_var('activation_pql_recency_days') -%}
 {%- set decay = activation_var('activation_pql_decay') -%}

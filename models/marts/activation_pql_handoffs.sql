@@ -3,6 +3,7 @@
     change point is compared with the lowest band, so starting in the lowest band is
     not a crossing. Jumping two bands on one day is one crossing. `handoff_id` is a hash
     of user, band and date, so the same crossing keeps its key on every run. -#}
+{{ config(enabled=activation_var('activation_pql_enabled')) }}
 {%- do activation_validate_pql_vars() -%}
 {%- set bands = activation_var('activation_pql_bands') | sort(attribute='min_score') -%}
 {%- set lowest_band = bands[0]['band'] -%}

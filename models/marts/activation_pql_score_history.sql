@@ -2,6 +2,7 @@
     which the score or band differs from the day before, valid until the next row
     (exclusive). Candidate dates come from `int_activation__pql_score_changes`; a
     candidate whose score and band equal the previous candidate's is dropped. -#}
+{{ config(enabled=activation_var('activation_pql_enabled')) }}
 
 with
 

@@ -2,6 +2,7 @@
     `activation_pql_daily_days` days up to date(as_of), for BI tools that want one row
     per day. The only users x days model: it reads the change points and spreads each
     over the days it is valid. A user appears from the first day they had a score. -#}
+{{ config(enabled=activation_var('activation_pql_enabled')) }}
 {%- do activation_validate_pql_vars() -%}
 {%- set daily_days = activation_var('activation_pql_daily_days') -%}
 

@@ -7,6 +7,7 @@
     Retention D30: an activity event (var `activation_activity_events`, default any) in
     (created_at + 30 days, created_at + 60 days], counted among eligible users with
     created_at + 60 days <= as_of (`int_activation__user_engagement.has_activity_signup_d30`). -#}
+{{ config(enabled=activation_var('activation_statistics_enabled')) }}
 
 with
 

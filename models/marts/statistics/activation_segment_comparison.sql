@@ -7,6 +7,7 @@
 
     Counts are taken once per combination of every dimension's value, then summed per
     dimension, so the users are read once whatever the number of dimensions. -#}
+{{ config(enabled=activation_var('activation_statistics_enabled')) }}
 {%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
     + activation_var('activation_user_passthrough_columns') -%}
 {%- set min_group_size = activation_var('activation_stats_min_group_size') -%}

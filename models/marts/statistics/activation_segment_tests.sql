@@ -4,6 +4,7 @@
     (scipy `chi2_contingency(table, correction=False)`). The statistic is the sum over
     cells of (observed - expected)^2 / expected, with the expected completions the
     comparison rows carry. Null with a reason when the table cannot be tested. -#}
+{{ config(enabled=activation_var('activation_statistics_enabled')) }}
 {%- set max_groups = activation_var('activation_stats_max_groups') -%}
 
 with

@@ -4,6 +4,7 @@
     (ln(at_risk - events) - ln(at_risk) per day); a day on which every user at risk
     reaches the milestone makes the factor 0, carried as a flag because ln(0) is an
     error on PostgreSQL. Confidence bounds are lifelines' exponential Greenwood interval. -#}
+{{ config(enabled=activation_var('activation_statistics_enabled')) }}
 {%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
     + activation_var('activation_user_passthrough_columns') -%}
 {%- set double = activation_type_double() -%}

@@ -4,6 +4,7 @@
     the milestone. The median is the first curve day with survival at most 0.5; the
     1e-12 allowance keeps a survival of exactly one half (such as 3/6) on its own day
     when the logs round it to 0.5000000000000001. -#}
+{{ config(enabled=activation_var('activation_statistics_enabled')) }}
 {%- set dimensions = ['install_source', 'plan_tier', 'signup_type']
     + activation_var('activation_user_passthrough_columns') -%}
 

@@ -9,6 +9,7 @@
     Groups are pivoted into columns 1 .. max_groups - 1 (the last group enters only the
     totals) and the system is solved by the elimination `activation_quadratic_form`
     unrolls at compile time; positions past a test's own k - 1 groups hold the identity. -#}
+{{ config(enabled=activation_var('activation_statistics_enabled')) }}
 {%- set max_groups = activation_var('activation_stats_max_groups') -%}
 {%- set size = [max_groups - 1, 0] | max -%}
 {%- set double = activation_type_double() -%}
