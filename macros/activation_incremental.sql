@@ -93,7 +93,9 @@
       a future_timestamp row now at or before the cutoff (`as_of` plus
       `activation_future_tolerance_hours`, moved forwards or unset), a row not
       quarantined for its own content that is now after the cutoff (moved backwards),
-      an unknown_user row whose user exists now, a usable row whose user is gone.
+      an unknown_user row whose user exists now, a usable row whose user is gone;
+    - with var `activation_event_loaded_at_column`, the first event date of a source
+      row loaded after the latest stored load time.
 
     A change of the settings that decide how a row is read (`config_fingerprint`: the
     events relation, `activation_event_timestamp_column`, `activation_event_timestamp_format`)
@@ -102,7 +104,7 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- do activation_require_bookkeeping_columns(this, ['load_sequence', 'config_fingerprint']) -%}
+    {%- do activation_require_bookkeeping_columns(this, ['load_sequence', 'config_fingerprint', 'loaded_at']) -%}
     {%- set as_of_var = activation_var('activation_as_of') -%}
     {%- set lookback_days = activation_var('activation_lookback_days') -%}
     {%- set state_query -%}
@@ -186,6 +188,19 @@
     {%- for value in [state[1], state[2]] if value is not none -%}
         {%- do candidates.append(activation_as_date(value)) -%}
     {%- endfor -%}
+    {%- if activation_var('activation_event_loaded_at_column') -%}
+        {#- Source rows loaded after the latest stored load time: their dates, however
+            old, are re-read. Only the rows past the watermark have their time parsed. -#}
+        {%- set loaded_query -%}
+            select min(cast(events.event_at as date)) as first_new_date
+            from {{ ref('stg_activation__events') }} as events
+            where events.loaded_at > (select max(stored.loaded_at) from {{ this }} as stored)
+        {%- endset -%}
+        {%- set first_new_date = run_query(loaded_query).columns[0].values()[0] -%}
+        {%- if first_new_date is not none -%}
+            {%- do candidates.append(activation_as_date(first_new_date)) -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if candidates | length == 0 -%}
         {{ return(none) }}
     {%- endif -%}

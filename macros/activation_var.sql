@@ -42,6 +42,8 @@
         'activation_event_timestamp_format': {'kind': 'choice', 'default': 'auto',
             'options': ['auto', 'epoch_seconds', 'epoch_milliseconds'],
             'fix': "use auto for text or timestamp columns, epoch_seconds or epoch_milliseconds for numbers since 1970-01-01 UTC"},
+        'activation_event_loaded_at_column': {'kind': 'identifier', 'default': none, 'nullable': true,
+            'fix': "name the events column holding the time each row was loaded (e.g. _loaded_at, _fivetran_synced, received_at), or set it to null"},
         'activation_inviter_column': {'kind': 'identifier', 'default': 'inviter_user_id', 'nullable': true,
             'fix': "name the users column holding the inviter, or set it to null"},
         'activation_user_passthrough_columns': {'kind': 'identifier_list', 'default': [],

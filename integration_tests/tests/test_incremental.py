@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import BuildFailed, Dataset, assert_same_tables
+from harness import RAW_COLUMNS, BuildFailed, Dataset, assert_same_tables
 from reference.activation_reference import parse_timestamp
 from test_generated_data import read_seed
 
@@ -209,6 +209,43 @@ def test_event_older_than_lookback_stops_the_run_until_a_full_refresh(dbt_builde
     dbt_builder.load(whole)
     dbt_builder.run_models(vars, full_refresh=True)
     assert_same_tables(refreshed, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)
+
+
+def test_load_time_column_applies_events_older_than_the_lookback(dbt_builder, datasets):
+    """With `activation_event_loaded_at_column`, rows loaded after the last run are found
+    by their load time, so an event (and an exact copy of an old event) dated long
+    before the lookback is applied by a plain incremental run: no stop, and the marts
+    equal a full refresh."""
+    dataset, vars = datasets[DATASET_SEEDS[0]]
+    vars = dict(vars, activation_event_loaded_at_column="loaded_at")
+    columns = dict(RAW_COLUMNS["events"], loaded_at="varchar")
+    user_id = dataset.users[0]["user_id"]
+    created = parse_timestamp(dataset.users[0]["created_at"])
+    window_start = _window_start(dataset.events, LOOKBACK_DAYS)
+    late_row = {"event_id": "late-1", "user_id": user_id, "event_name": "invite_sent",
+                "event_timestamp": (created + dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S"),
+                "properties": None}
+    old_rows = [row for row in dataset.events if parse_timestamp(row["event_timestamp"])
+                and parse_timestamp(row["event_timestamp"]).date() < window_start]
+    copy_of_old = dict(old_rows[0])
+    assert parse_timestamp(late_row["event_timestamp"]).date() < window_start
+
+    def loaded(rows, at):
+        return [dict(row, loaded_at=at) for row in rows]
+
+    dbt_builder.load(dataset)
+    first = loaded(dataset.events, "2025-06-01 00:00:00")
+    second = loaded([late_row, copy_of_old], "2025-06-02 00:00:00")
+    dbt_builder.engine.write_raw_tables({"events": (columns, first)})
+    dbt_builder.run_models(vars, full_refresh=True)
+    dbt_builder.engine.append_raw_rows("events", columns, second)
+    dbt_builder.run_models(vars)
+    incremental = dbt_builder.read_all_marts()
+    late = incremental["activation_late_events"][0]
+    assert late["late_event_rows"] == 0 and late["needs_full_refresh"] is False, late
+
+    dbt_builder.run_models(vars, full_refresh=True)
+    assert_same_tables(incremental, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)
 
 
 def test_milestone_configuration_change_rebuilds_derived_models(dbt_builder, datasets):

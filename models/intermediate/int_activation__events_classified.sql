@@ -7,8 +7,10 @@
     Incremental by event date (macros/activation_incremental.sql): a run re-reads the
     source rows dated from the window start on (plus every row whose time does not
     parse) and rewrites those dates. The window is decided from the stored rows alone
-    (`activation_event_window_start`): the lookback before the latest stored date, and
-    every date whose rows the current as_of, tolerance or users classify differently.
+    (`activation_event_window_start`): the lookback before the latest stored date,
+    every date whose rows the current as_of, tolerance or users classify differently,
+    and, with var `activation_event_loaded_at_column`, the dates of source rows loaded
+    after the latest stored load time (late events of any age).
     A copy stored before the window keeps its number; copies in the window count after
     it. Every row written carries the run's `load_sequence`, which the models built on
     this one compare with the sequence they last read. -#}
@@ -17,6 +19,7 @@
     source('activation', 'events') | string,
     activation_var('activation_event_timestamp_column'),
     activation_var('activation_event_timestamp_format'),
+    activation_var('activation_event_loaded_at_column'),
 ] | string) -%}
 {%- set window_start = activation_event_window_start(config_fingerprint) -%}
 {%- set load_sequence = activation_next_load_sequence() -%}
@@ -32,7 +35,7 @@
 {%- set cte_hint = '' if window_start else activation_cte_not_materialized() -%}
 {%- set carried_columns = [
     'event_id', 'user_id', 'event_name', 'event_name_raw', 'event_at', 'event_timestamp_raw',
-    'properties', 'quarantine_reason', 'partition_date',
+    'properties', 'loaded_at', 'quarantine_reason', 'partition_date',
 ] %}
 
 -- depends_on: {{ ref('int_activation__milestones') }}
@@ -71,6 +74,7 @@ classified as {% if cte_hint %}{{ cte_hint }} {% endif %}(
         events.event_at,
         events.event_timestamp_raw,
         events.properties,
+        events.loaded_at,
         case
             when events.row_problem is not null then events.row_problem
             {%- if as_of_var %}
@@ -187,6 +191,7 @@ final as (
         numbered.event_at,
         case when numbered.quarantine_reason is not null then numbered.event_timestamp_raw end as event_timestamp_raw,
         numbered.properties,
+        numbered.loaded_at,
         numbered.quarantine_reason,
         numbered.partition_date,
         cast(numbered.copy_number_in_window + coalesce(earlier_copies.earlier_copy_count, 0) as {{ dbt.type_bigint() }})

@@ -6,7 +6,9 @@
     has tens of event names and billions of events, and the regex replace per row
     was the costliest expression of the model. -#}
 {%- set timestamp_column = activation_var('activation_event_timestamp_column') -%}
-{%- do activation_check_source_columns(source('activation', 'events'), 'events', [
+{%- set loaded_at_column = activation_var('activation_event_loaded_at_column') -%}
+{%- set loaded_at_check = [{'column': loaded_at_column, 'var': 'activation_event_loaded_at_column'}] if loaded_at_column else [] -%}
+{%- do activation_check_source_columns(source('activation', 'events'), 'events', loaded_at_check + [
     {'column': 'event_id', 'var': none},
     {'column': 'user_id', 'var': none},
     {'column': 'event_name', 'var': none},
@@ -60,6 +62,11 @@ parsed as (
         {{ activation_parse_event_timestamp('event_timestamp_text') }} as event_at,
         cast({{ timestamp_column }} as {{ dbt.type_string() }}) as event_timestamp_raw,
         cast(properties as {{ dbt.type_string() }}) as properties,
+        {%- if loaded_at_column %}
+        cast({{ loaded_at_column }} as {{ dbt.type_timestamp() }}) as loaded_at,
+        {%- else %}
+        cast(null as {{ dbt.type_timestamp() }}) as loaded_at,
+        {%- endif %}
         {%- set properties_text = 'cast(properties as ' ~ dbt.type_string() ~ ')' %}
         properties is null or coalesce({{ activation_json_is_valid(properties_text) }}, false)
             as is_properties_valid,
@@ -92,6 +99,7 @@ final as (
         parsed.event_at,
         parsed.event_timestamp_raw,
         parsed.properties,
+        parsed.loaded_at,
         case
             when parsed.user_id is null then 'missing_user_id'
             when event_names.event_name is null then 'missing_event_name'
