@@ -244,6 +244,10 @@
         {{ return(result) }}
     {%- endif -%}
     {%- set events = ref('int_activation__events_classified') -%}
+    {%- if load_relation(events) is none -%}
+        {#- Nothing built yet (a bare `dbt compile` or lint on an empty database). -#}
+        {{ return(result) }}
+    {%- endif -%}
     {%- set events_query -%}
         select
             min(load_sequence) as first_sequence,
