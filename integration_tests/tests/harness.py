@@ -426,6 +426,43 @@ def assert_same_tables(actual_marts, expected_marts, skipped=None, rel_tol=1e-9,
     assert not problems, "\n".join(problems[:10])
 
 
+def table_differences(actual_marts, expected_marts, skipped=None, examples=2):
+    """For a failure message next to `assert_same_tables`: per table, how many rows are
+    only in one build (floats rounded to 9 significant digits) and a few of them."""
+    def comparable(row, skipped_columns):
+        values = []
+        for column in sorted(row):
+            if column in skipped_columns:
+                continue
+            value = row[column]
+            if isinstance(value, float):
+                value = float(f"{value:.9g}")
+            values.append((column, _sort_value(value)))
+        return tuple(values)
+
+    lines = []
+    for name in sorted(set(actual_marts) | set(expected_marts)):
+        skipped_columns = (skipped or {}).get(name, set())
+        actual = {}
+        for row in actual_marts.get(name, []):
+            key = comparable(row, skipped_columns)
+            actual[key] = actual.get(key, 0) + 1
+        expected = {}
+        for row in expected_marts.get(name, []):
+            key = comparable(row, skipped_columns)
+            expected[key] = expected.get(key, 0) + 1
+        only_actual = [key for key, count in actual.items() for _ in range(count - expected.get(key, 0))]
+        only_expected = [key for key, count in expected.items() for _ in range(count - actual.get(key, 0))]
+        if only_actual or only_expected:
+            lines.append(f"{name}: {len(only_actual)} rows only in the checked build, "
+                         f"{len(only_expected)} only in the expected one")
+            for key in only_actual[:examples]:
+                lines.append(f"    checked only:  {dict((c, v[1]) for c, v in key)}")
+            for key in only_expected[:examples]:
+                lines.append(f"    expected only: {dict((c, v[1]) for c, v in key)}")
+    return "\n".join(lines)
+
+
 def make_workdir():
     path = Path(tempfile.mkdtemp(prefix="activation-tests-"))
     return path
