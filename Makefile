@@ -87,7 +87,8 @@ test-postgres: env postgres
 # under ACTIVATION_SPARK_DIR (a temporary folder per test session). One Spark build takes
 # about 30-60 s on 2 cores, so `make test` runs on Spark the checks that cover most per
 # build: every mart of the demo data against DuckDB, incremental batches against a full
-# refresh (one random split, the late-event and configuration-change cases), the
+# refresh (one random split, the late-event, load-time and configuration-change cases),
+# interrupted runs (2 points between models) and an as_of moved backwards, the
 # hand-written edge cases against the reference, the statistics marts' checks (one
 # randomised example each), Unicode event names, hostile text in vars and property keys
 # Spark's JSON paths must handle. `make test-spark-full` runs the whole suite on Spark
@@ -95,7 +96,10 @@ test-postgres: env postgres
 SPARK_HYPOTHESIS_EXAMPLES ?= 5
 SPARK_HYPOTHESIS_BI_EXAMPLES ?= 3
 SPARK_HYPOTHESIS_STATS_EXAMPLES ?= 1
+SPARK_CRASH_POINTS ?= 2
+SPARK_INPUT_CHANGES ?= as_of_backwards
 SPARK_TESTS ?= tests/test_cross_engine.py tests/test_incremental.py tests/test_engine_edge_cases.py \
+	tests/test_crash_safety.py tests/test_input_changes.py \
 	tests/test_statistics.py tests/test_survival_experiments.py \
 	tests/test_unicode_names.py \
 	tests/test_var_safety.py::test_hostile_var_text_builds_and_matches_the_reference \
@@ -117,6 +121,8 @@ define run_spark
 		ACTIVATION_HYPOTHESIS_STATS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_STATS_EXAMPLES:-$(SPARK_HYPOTHESIS_STATS_EXAMPLES)} \
 		ACTIVATION_INCREMENTAL_SPLITS=$${ACTIVATION_INCREMENTAL_SPLITS:-1} \
 		ACTIVATION_INCREMENTAL_DATASETS=$${ACTIVATION_INCREMENTAL_DATASETS:-1} \
+		ACTIVATION_CRASH_POINTS=$${ACTIVATION_CRASH_POINTS:-$(SPARK_CRASH_POINTS)} \
+		ACTIVATION_INPUT_CHANGES=$${ACTIVATION_INPUT_CHANGES:-$(SPARK_INPUT_CHANGES)} \
 		$(PYTEST) $(1) $(PYTEST_ARGS)
 endef
 
