@@ -88,7 +88,9 @@
     only, so an interrupted run or a run of any subset of models changes nothing:
 
     - `activation_lookback_days` days before the latest stored event date (rows
-      quarantined as future_timestamp left out: their dates are always re-read);
+      quarantined as future_timestamp, and any row after the cutoff, left out: a row
+      quarantined for another reason but dated in the future must not move the
+      window past the dates new events arrive in);
     - the first date of a stored row whose classification the current inputs change:
       a future_timestamp row now at or before the cutoff (`as_of` plus
       `activation_future_tolerance_hours`, moved forwards or unset), a row not
@@ -127,7 +129,10 @@
             select
                 max(
                     case
-                        when stored.event_at is not null and coalesce(stored.quarantine_reason, '') != 'future_timestamp'
+                        when
+                            stored.event_at is not null
+                            and coalesce(stored.quarantine_reason, '') != 'future_timestamp'
+                            and (cutoff.cutoff_at is null or stored.event_at <= cutoff.cutoff_at)
                             then stored.partition_date
                     end
                 ) as latest_date,

@@ -12,7 +12,9 @@
       (scoring date, date(as_of)], and users who had converted by the scoring date are
       not scored. Otherwise `is_converted_to_paid` (plan tier), which has no date, so
       the window cannot be applied. -#}
-{{ config(enabled=activation_var('activation_statistics_enabled') and activation_var('activation_pql_enabled')) }}
+{{ config(
+    enabled=activation_var('activation_statistics_enabled') and activation_var('activation_pql_enabled')
+) }}
 {%- set conversion_event = activation_var('activation_conversion_event') -%}
 {%- set calibration_days = activation_var('activation_calibration_days') -%}
 {%- set score_basis = activation_var('activation_status_score_basis') -%}

@@ -7,8 +7,8 @@
     was the costliest expression of the model. -#}
 {%- set timestamp_column = activation_var('activation_event_timestamp_column') -%}
 {%- set loaded_at_column = activation_var('activation_event_loaded_at_column') -%}
-{%- set loaded_at_check = [{'column': loaded_at_column, 'var': 'activation_event_loaded_at_column'}] if loaded_at_column else [] -%}
-{%- do activation_check_source_columns(source('activation', 'events'), 'events', loaded_at_check + [
+{%- do activation_check_source_columns(source('activation', 'events'), 'events', [
+    {'column': loaded_at_column, 'var': 'activation_event_loaded_at_column'},
     {'column': 'event_id', 'var': none},
     {'column': 'user_id', 'var': none},
     {'column': 'event_name', 'var': none},

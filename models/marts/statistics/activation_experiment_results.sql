@@ -6,7 +6,9 @@
     exposure. Metric `paid`: with var `activation_conversion_event`, a first conversion
     on or after the first exposure date; otherwise `is_converted_to_paid` (plan tier),
     which carries no time. -#}
-{{ config(enabled=activation_var('activation_statistics_enabled') and activation_var('activation_experiments_enabled')) }}
+{{ config(
+    enabled=activation_var('activation_statistics_enabled') and activation_var('activation_experiments_enabled')
+) }}
 {%- set conversion_event = activation_var('activation_conversion_event') -%}
 {%- set control_variant = activation_var('activation_experiment_control_variant') | trim -%}
 {%- if conversion_event -%}

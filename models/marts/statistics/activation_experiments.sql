@@ -2,7 +2,9 @@
     out for seeing more than one variant, whether the control variant is present, and a
     sample ratio mismatch check: chi-square goodness of fit of the users per variant
     against an equal split. -#}
-{{ config(enabled=activation_var('activation_statistics_enabled') and activation_var('activation_experiments_enabled')) }}
+{{ config(
+    enabled=activation_var('activation_statistics_enabled') and activation_var('activation_experiments_enabled')
+) }}
 {%- set control_variant = activation_var('activation_experiment_control_variant') | trim -%}
 {%- set double = activation_type_double() -%}
 

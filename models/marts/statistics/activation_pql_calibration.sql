@@ -3,7 +3,9 @@
     conversions and the ROC AUC. The AUC is the Mann-Whitney statistic: with scores
     ranked ascending and tied scores given their average rank,
     AUC = (sum of the converted users' ranks - n1 (n1 + 1) / 2) / (n1 n0). -#}
-{{ config(enabled=activation_var('activation_statistics_enabled') and activation_var('activation_pql_enabled')) }}
+{{ config(
+    enabled=activation_var('activation_statistics_enabled') and activation_var('activation_pql_enabled')
+) }}
 {%- set conversion_event = activation_var('activation_conversion_event') -%}
 {%- set calibration_days = activation_var('activation_calibration_days') -%}
 {%- set double = activation_type_double() -%}

@@ -5,7 +5,9 @@
     ntile(10) by score descending (ties by user_id), rank 1 the highest scores. With
     the groups ranked from the top, the cumulative columns give precision and recall
     of "score at or above this group's threshold". -#}
-{{ config(enabled=activation_var('activation_statistics_enabled') and activation_var('activation_pql_enabled')) }}
+{{ config(
+    enabled=activation_var('activation_statistics_enabled') and activation_var('activation_pql_enabled')
+) }}
 {%- set double = activation_type_double() -%}
 {%- set band_sets = [
     ('activation_score', activation_var('activation_status_bands'), 'status'),
