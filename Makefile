@@ -12,14 +12,15 @@ DEMO_DB ?= demo/activation.duckdb
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help env demo test test-duckdb test-other-engines test-postgres test-spark test-spark-full postgres test-fast lint docs clean \
+.PHONY: help env demo test test-engines test-duckdb test-duckdb-full test-other-engines test-postgres test-spark test-spark-full postgres test-fast lint docs clean \
 	bench bench-quick
 
 help:
 	@echo "make demo   - create the environment, generate demo data, build all models into $(DEMO_DB)"
 	@echo "make test   - create the environment, lint, then the suite on DuckDB, PostgreSQL and Spark"
 	@echo "make lint   - sqlfluff lint of all models, ruff for the Python"
-	@echo "make test-duckdb   - the whole suite on DuckDB"
+	@echo "make test-duckdb   - the whole suite on DuckDB (fewer randomised examples than the test files' defaults)"
+	@echo "make test-duckdb-full - the whole suite on DuckDB with the test files' default example counts"
 	@echo "make postgres      - install (apt-get, if missing) and start a local PostgreSQL for the package"
 	@echo "make test-postgres - start that server, run the whole suite on PostgreSQL"
 	@echo "make test-spark    - the Spark checks of make test (local pyspark, needs Java 17)"
@@ -47,13 +48,16 @@ lint: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(PROFILES_DIR)/lint.duckdb $(BIN)/sqlfluff lint models analyses --processes 2
 	$(BIN)/ruff check scripts integration_tests bench
 
-# The whole suite on every engine: DuckDB in full, then PostgreSQL (a local server the
+# The whole suite on every engine: DuckDB in full, PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
 # examples and batch splits, since each of their builds costs several times more.
-# PostgreSQL and Spark run side by side: each leaves much of the two cores idle (the
-# PostgreSQL tests wait on the server, Spark's on its JVM); each one's output is
-# printed whole when it ends.
-test: lint test-duckdb bench-quick test-other-engines
+# After the lint and the 1M benchmark, the three engines run side by side: PostgreSQL's
+# tests wait on the server and Spark's on its JVM, so DuckDB's workers fill the cores
+# they leave idle; each one's output is printed whole when it ends.
+test: lint bench-quick test-engines
+
+test-engines: env
+	$(MAKE) --no-print-directory --output-sync=target -j3 test-duckdb test-postgres test-spark
 
 test-other-engines: env
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-postgres test-spark
@@ -61,7 +65,22 @@ test-other-engines: env
 PYTEST := ../$(PY) -m pytest -p no:cacheprovider --durations=10
 XDIST ?= -n 2
 
+# `make test` runs 60 randomised examples for the per-user marts, 25 for all marts and 5
+# load splits per generated dataset on DuckDB (the test files default to 100, 40 and 10,
+# which `make test-duckdb-full` runs): the crash test adds 5 more split sequences with
+# interruptions, and the whole of `make test` must stay within an hour on 2 cores.
+DUCKDB_HYPOTHESIS_EXAMPLES ?= 60
+DUCKDB_HYPOTHESIS_BI_EXAMPLES ?= 25
+DUCKDB_INCREMENTAL_SPLITS ?= 5
+
 test-duckdb: env
+	cd integration_tests && ACTIVATION_ENGINE=duckdb \
+		ACTIVATION_HYPOTHESIS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_EXAMPLES:-$(DUCKDB_HYPOTHESIS_EXAMPLES)} \
+		ACTIVATION_HYPOTHESIS_BI_EXAMPLES=$${ACTIVATION_HYPOTHESIS_BI_EXAMPLES:-$(DUCKDB_HYPOTHESIS_BI_EXAMPLES)} \
+		ACTIVATION_INCREMENTAL_SPLITS=$${ACTIVATION_INCREMENTAL_SPLITS:-$(DUCKDB_INCREMENTAL_SPLITS)} \
+		$(PYTEST) $(XDIST) $(PYTEST_ARGS)
+
+test-duckdb-full: env
 	cd integration_tests && ACTIVATION_ENGINE=duckdb $(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 # A local server outside the repository (scripts/postgres.sh says where and how to connect).
@@ -87,8 +106,10 @@ test-postgres: env postgres
 # under ACTIVATION_SPARK_DIR (a temporary folder per test session). One Spark build takes
 # about 30-60 s on 2 cores, so `make test` runs on Spark the checks that cover most per
 # build: every mart of the demo data against DuckDB, incremental batches against a full
-# refresh (one random split, the late-event, load-time and configuration-change cases),
-# interrupted runs (2 points between models) and an as_of moved backwards, the
+# refresh (the late-event, load-time and configuration-change cases), interrupted runs
+# on random load splits (2 points between models; they compare the batches with a full
+# refresh, as test_incremental's splits do) and an as_of moved backwards, these with the
+# statistics marts left out (test_cross_engine checks those on Spark), the
 # hand-written edge cases against the reference, the statistics marts' checks (one
 # randomised example each), Unicode event names, hostile text in vars and property keys
 # Spark's JSON paths must handle. `make test-spark-full` runs the whole suite on Spark
@@ -98,7 +119,12 @@ SPARK_HYPOTHESIS_BI_EXAMPLES ?= 3
 SPARK_HYPOTHESIS_STATS_EXAMPLES ?= 1
 SPARK_CRASH_POINTS ?= 2
 SPARK_INPUT_CHANGES ?= as_of_backwards
-SPARK_TESTS ?= tests/test_cross_engine.py tests/test_incremental.py tests/test_engine_edge_cases.py \
+# (one JSON object, no comma: it is an argument of $(call))
+SPARK_INCREMENTAL_EXTRA_VARS ?= {"activation_statistics_enabled": false}
+SPARK_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
+	tests/test_incremental.py::test_event_older_than_lookback_stops_the_run_until_a_full_refresh \
+	tests/test_incremental.py::test_load_time_column_applies_events_older_than_the_lookback \
+	tests/test_incremental.py::test_milestone_configuration_change_rebuilds_derived_models \
 	tests/test_crash_safety.py tests/test_input_changes.py \
 	tests/test_statistics.py tests/test_survival_experiments.py \
 	tests/test_unicode_names.py \
@@ -123,14 +149,15 @@ define run_spark
 		ACTIVATION_INCREMENTAL_DATASETS=$${ACTIVATION_INCREMENTAL_DATASETS:-1} \
 		ACTIVATION_CRASH_POINTS=$${ACTIVATION_CRASH_POINTS:-$(SPARK_CRASH_POINTS)} \
 		ACTIVATION_INPUT_CHANGES=$${ACTIVATION_INPUT_CHANGES:-$(SPARK_INPUT_CHANGES)} \
+		ACTIVATION_INCREMENTAL_EXTRA_VARS='$(2)' \
 		$(PYTEST) $(1) $(PYTEST_ARGS)
 endef
 
 test-spark: env
-	$(call run_spark,$(SPARK_TESTS))
+	$(call run_spark,$(SPARK_TESTS),$(SPARK_INCREMENTAL_EXTRA_VARS))
 
 test-spark-full: env
-	$(call run_spark,)
+	$(call run_spark,,)
 
 # Benchmark (bench/run_bench.py): 1M, 10M and 100M events -> bench/results.md. BENCH_ARGS
 # passes flags, e.g. `make bench BENCH_ARGS="--sizes 10M --threads 4"`. bench-quick runs

@@ -69,6 +69,10 @@ def generated_dataset(workdir, seed, users=50, events_per_user=25, days=30):
                       requirements=read_seed("activation_milestone_requirements"))
     vars.pop("activation_user_passthrough_columns", None)
     vars["activation_lookback_days"] = LOOKBACK_DAYS
+    # Vars added to every incremental, crash and change test (e.g. `make test-spark` leaves
+    # out the statistics marts there: they read only the per-user tables, rebuilt in full
+    # on every run, and Spark pays per model; test_cross_engine checks them on Spark).
+    vars.update(json.loads(os.environ.get("ACTIVATION_INCREMENTAL_EXTRA_VARS") or "{}"))
     return dataset, vars
 
 
