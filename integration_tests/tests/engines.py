@@ -100,7 +100,11 @@ class Engine:
 
 
 class DuckDBEngine(Engine):
-    """One DuckDB file in the session's work folder."""
+    """One DuckDB file in the session's work folder.
+
+    The harness keeps one connection to the file between dbt commands (opening the file
+    costs more than reading a small mart) and closes it before each dbt command, which
+    opens the file with settings of its own."""
 
     name = "duckdb"
     target = "duckdb"
@@ -108,20 +112,33 @@ class DuckDBEngine(Engine):
     def __init__(self, workdir):
         super().__init__(workdir)
         self.database_path = self.workdir / "activation.duckdb"
+        self._con = None
 
-    def _connect(self, read_only=False):
+    def _connection(self):
         import duckdb
 
-        return duckdb.connect(str(self.database_path), read_only=read_only)
+        if self._con is None:
+            self._con = duckdb.connect(str(self.database_path))
+        return self._con
+
+    def _disconnect(self):
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def dbt_env(self):
         return {"ACTIVATION_DUCKDB_PATH": str(self.database_path)}
 
+    def before_invoke(self):
+        self._disconnect()
+
     def after_invoke(self):
-        # dbt-duckdb keeps the file open in a process-wide environment; release it so the
-        # harness can open the file with its own connection.
+        """Release the file: dbt-duckdb keeps it open in a process-wide environment, and
+        the harness's own connection is closed too (tests call this before copying the
+        file or running dbt in another process)."""
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
+        self._disconnect()
         env = DuckDBConnectionManager._ENV
         if env is not None:
             env.close()
@@ -143,39 +160,32 @@ class DuckDBEngine(Engine):
             con.unregister("_activation_raw_rows")
 
     def write_raw_tables(self, tables, schema="raw"):
-        con = self._connect()
-        try:
-            con.execute(f'create schema if not exists "{schema}"')
-            for table, (columns, rows) in tables.items():
-                ddl = ", ".join(f'"{name}" {type_}' for name, type_ in columns.items())
-                con.execute(f'create or replace table "{schema}"."{table}" ({ddl})')
-                self._insert(con, schema, table, columns, rows)
-        finally:
-            con.close()
+        con = self._connection()
+        con.execute(f'create schema if not exists "{schema}"')
+        for table, (columns, rows) in tables.items():
+            ddl = ", ".join(f'"{name}" {type_}' for name, type_ in columns.items())
+            con.execute(f'create or replace table "{schema}"."{table}" ({ddl})')
+            self._insert(con, schema, table, columns, rows)
 
     def append_raw_rows(self, table, columns, rows, schema="raw"):
-        con = self._connect()
-        try:
-            self._insert(con, schema, table, columns, rows)
-        finally:
-            con.close()
+        self._insert(self._connection(), schema, table, columns, rows)
 
     def query(self, sql):
-        con = self._connect(read_only=True)
+        cursor = self._connection().cursor()
         try:
-            cursor = con.execute(sql)
+            cursor.execute(sql)
             names = [d[0] for d in cursor.description]
             return [normalise_row(names, row) for row in cursor.fetchall()]
         finally:
-            con.close()
+            cursor.close()
 
     def reset(self):
-        con = self._connect()
-        try:
-            for schema in BUILT_SCHEMAS:
-                con.execute(f'drop schema if exists "{schema}" cascade')
-        finally:
-            con.close()
+        con = self._connection()
+        for schema in BUILT_SCHEMAS:
+            con.execute(f'drop schema if exists "{schema}" cascade')
+
+    def close(self):
+        self._disconnect()
 
 
 # --------------------------------------------------------------------------- PostgreSQL

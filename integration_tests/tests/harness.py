@@ -10,6 +10,7 @@ tables would be.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -89,7 +90,12 @@ class Dataset:
 
 
 class BuildFailed(Exception):
-    """dbt did not succeed; the message holds what dbt reported."""
+    """dbt did not succeed; the message holds what dbt reported, `result` dbt's result
+    (for a command that ran, `result.result.results` holds the status of every node)."""
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result
 
 
 def user(user_id, created_at, **extra):
@@ -125,36 +131,115 @@ def write_raw_tables(engine: Engine, dataset: Dataset, schema="raw"):
         {table: (RAW_COLUMNS[table], rows) for table, rows in dataset.tables().items()}, schema=schema)
 
 
+# dbt commands that run on a parsed project and take it from `dbtRunner(manifest=...)`.
+MANIFEST_COMMANDS = ("build", "compile", "run", "seed", "show", "test")
+
+# Attributes of a node that dbt sets while it runs the node: compiling writes its SQL,
+# marks it compiled (a node marked so skips the injection of ephemeral models' CTEs),
+# names its relation (tests) and the files of its SQL, adds the macros a test calls to
+# its dependencies and numbers the hooks it runs.
+RUN_STATE = ("compiled", "compiled_code", "extra_ctes_injected", "extra_ctes", "_pre_injected_sql",
+             "compiled_path", "build_path", "relation_name", "depends_on", "index")
+
+
+class ParsedProject:
+    """The project as `dbt parse` left it, for `dbtRunner(manifest=...)`. A command changes
+    the nodes it runs in place; `for_command` puts every node's RUN_STATE back to its
+    value after the parse first, so each command starts from the parse's state, as one
+    that parses the project itself does."""
+
+    def __init__(self, manifest):
+        self.manifest = manifest
+        self.saved = {unique_id: self._state(node) for unique_id, node in manifest.nodes.items()}
+
+    @staticmethod
+    def _state(node):
+        # (SeedNode has no compiled state: there those names are read-only properties.)
+        return {name: copy.deepcopy(getattr(node, name)) for name in RUN_STATE
+                if hasattr(node, name) and not isinstance(getattr(type(node), name, None), property)}
+
+    def for_command(self):
+        for unique_id, node in self.manifest.nodes.items():
+            for name, value in self.saved[unique_id].items():
+                setattr(node, name, copy.deepcopy(value))
+            node.clear_event_status()
+        return self.manifest
+
+
 class DbtBuilder:
-    """Runs dbt in-process against the session's engine; one instance per test session."""
+    """Runs dbt in-process against the session's engine; one instance per test session.
+
+    Each dbt command gets the project as dbt parsed it for the same vars (one `dbt parse`
+    per set of vars, kept in memory; `dbtRunner(manifest=...)`), so it does not read and
+    check every file of the project again. What the parse fixes (the nodes, their configs,
+    sources' relations, tests) depends only on the project's files and the vars, which
+    do not change during a session; everything a run decides (the SQL of each model,
+    `is_incremental()`, the queries macros run while compiling) is compiled again by
+    every command. dbt writes no JSON artefacts (manifest.json, run_results.json) and
+    no log file: the tests read results from the value dbt returns and its errors and
+    warnings through a callback. ACTIVATION_DBT_LOG_LEVEL_FILE (e.g. `debug`) writes
+    dbt's log file again, to `<session folder>/logs`, and
+    ACTIVATION_DBT_REUSE_MANIFEST=0 makes every command parse on its own (as dbt does
+    from the command line).
+    """
 
     def __init__(self, workdir: Path, engine: Engine | None = None):
-        from dbt.cli.main import dbtRunner
-
         self.workdir = Path(workdir)
         self.engine = engine if engine is not None else get_engine(self.workdir)
-        self.runner = dbtRunner()
         self._deps_done = False
         self._seeded = False
+        self._manifests = {}  # vars text -> the project parsed with those vars
+        self.reuse_manifest = os.environ.get("ACTIVATION_DBT_REUSE_MANIFEST", "1") != "0"
+        self.log_level_file = os.environ.get("ACTIVATION_DBT_LOG_LEVEL_FILE", "none")
+        self.counts = {"commands": 0, "parses": 0}
 
-    def _invoke(self, args):
+    def _common_args(self, vars_text):
+        # One target folder per set of vars: dbt re-parses the whole project whenever
+        # vars change, so keeping one partial-parse file per set makes a parse with vars
+        # used before cheaper (tests that run `dbt parse` themselves, or a command whose
+        # vars the parse below failed on).
+        vars_key = hashlib.sha1(vars_text.encode()).hexdigest()[:12]
+        self.last_target_path = self.workdir / f"target-{vars_key}"
+        return ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+                "--target", self.engine.target, "--target-path", str(self.last_target_path),
+                "--log-path", str(self.workdir / "logs"), "--log-level-file", self.log_level_file]
+
+    def _parsed(self, vars_text, common):
+        """The project parsed with these vars (None when the parse fails: the command then
+        parses itself and reports the problem)."""
+        from dbt.cli.main import dbtRunner
+
+        if vars_text not in self._manifests:
+            vars_args = ["--vars", vars_text] if vars_text else []
+            result = dbtRunner().invoke(["parse", *common, "--no-write-json", "--quiet", *vars_args])
+            self.counts["parses"] += 1
+            if not result.success:
+                return None
+            self._manifests[vars_text] = ParsedProject(result.result)
+        return self._manifests[vars_text].for_command()
+
+    def _invoke(self, args, callbacks=()):
+        from dbt.cli.main import dbtRunner
+
         os.environ.update(self.engine.dbt_env())
-        common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-        if args[0] != "deps":
-            # Each test session keeps dbt's artefacts in its own folder, one target folder
-            # per set of vars: dbt re-parses the whole project whenever vars change, so
-            # keeping one parse cache per set lets repeated var sets skip that.
+        if args[0] == "deps":
+            common = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        else:
             vars_text = args[args.index("--vars") + 1] if "--vars" in args else ""
-            vars_key = hashlib.sha1(vars_text.encode()).hexdigest()[:12]
-            self.last_target_path = self.workdir / f"target-{vars_key}"
-            common += ["--target", self.engine.target,
-                       "--target-path", str(self.last_target_path),
-                       "--log-path", str(self.workdir / "logs")]
+            common = self._common_args(vars_text)
+            if "--write-json" not in args:
+                common.append("--no-write-json")
         self.engine.before_invoke()
         try:
-            result = self.runner.invoke(args[:1] + common + args[1:])
+            manifest = None
+            if self.reuse_manifest and args[0] in MANIFEST_COMMANDS:
+                manifest = self._parsed(vars_text, common)
+            self.counts["commands"] += 1
+            result = dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(args[:1] + common + args[1:])
         finally:
             self.engine.after_invoke()
+        if args[0] == "parse" and result.success and self.reuse_manifest and vars_text not in self._manifests:
+            self._manifests[vars_text] = ParsedProject(result.result)
         return result
 
     def deps(self):
@@ -219,7 +304,7 @@ class DbtBuilder:
         if not self._seeded:
             self.run_dbt(["seed", "--vars", vars_json, "--quiet"])
             self._seeded = True
-        args = [command, "--vars", vars_json, "--quiet", "--no-write-json"]
+        args = [command, "--vars", vars_json, "--quiet"]
         if full_refresh:
             args.append("--full-refresh")
         self.run_dbt(args)
@@ -245,18 +330,15 @@ class DbtBuilder:
 
     def run_dbt(self, args):
         """Run one dbt command; raise BuildFailed with dbt's error and warning lines."""
-        from dbt.cli.main import dbtRunner
-
         messages = []
 
         def collect(event):
             if event.info.level in ("error", "warn"):
                 messages.append(event.info.msg)
 
-        self.runner = dbtRunner(callbacks=[collect])
-        result = self._invoke(args)
+        result = self._invoke(args, callbacks=[collect])
         if not result.success:
-            raise BuildFailed("\n".join(str(m) for m in messages) or str(result.exception))
+            raise BuildFailed("\n".join(str(m) for m in messages) or str(result.exception), result=result)
         return result
 
     def query(self, sql):

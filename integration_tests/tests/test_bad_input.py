@@ -232,8 +232,8 @@ def test_bad_configuration_stops_the_event_models(dbt_builder):
     with pytest.raises(BuildFailed) as failure:
         dbt_builder.build(Dataset(USERS, EVENTS, bad, []), command="build")
     assert "weight -1" in str(failure.value)
-    results = json.loads((dbt_builder.last_target_path / "run_results.json").read_text())
-    status = {result["unique_id"].split(".")[-1]: result["status"] for result in results["results"]}
+    results = failure.value.result.result.results  # dbt's run results (run_results.json)
+    status = {result.node.unique_id.split(".")[-1]: str(result.status) for result in results}
     for name in stopped:
         assert status.get(name) == "skipped", (name, status.get(name))
     assert status["int_activation__milestones"] == "error"

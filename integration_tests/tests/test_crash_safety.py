@@ -103,8 +103,8 @@ def model_graph(dbt_builder, datasets):
     from the manifest of `dbt parse`."""
     _, vars = datasets[DATASET_SEEDS[0]]
     dbt_builder.deps()
-    dbt_builder.run_dbt(["parse", "--vars", vars_json(vars), "--quiet"])
-    manifest = json.loads((dbt_builder.last_target_path / "manifest.json").read_text())
+    parsed = dbt_builder.run_dbt(["parse", "--vars", vars_json(vars), "--quiet"]).result
+    manifest = parsed.writable_manifest().to_dict()  # as manifest.json holds it
     models = {uid: node for uid, node in manifest["nodes"].items()
               if node["resource_type"] == "model" and node["package_name"] == "milestone_activation"}
     parents = {node["name"]: {models[p]["name"] for p in node["depends_on"]["nodes"] if p in models}
