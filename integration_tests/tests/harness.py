@@ -242,6 +242,12 @@ class DbtBuilder:
             self._manifests[vars_text] = ParsedProject(result.result)
         return result
 
+    def parsed_project(self, vars=None):
+        """The ParsedProject kept for the base vars plus `vars` (None if no command used them)."""
+        all_vars = dict(BASE_VARS)
+        all_vars.update(vars or {})
+        return self._manifests.get(json.dumps(all_vars, sort_keys=True))
+
     def deps(self):
         """Install the package into integration_tests/dbt_packages once. The folder is
         shared by every test process (pytest-xdist workers, several builders), and
