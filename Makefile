@@ -63,7 +63,9 @@ test-other-engines: env
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-postgres test-spark
 
 PYTEST := ../$(PY) -m pytest -p no:cacheprovider --durations=10
-XDIST ?= -n 2
+# Two workers; tests that read the same module-scoped build run on one of them, the
+# longest first (groups and order: integration_tests/tests/conftest.py).
+XDIST ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
 # `make test` runs 60 randomised examples for the per-user marts, 25 for all marts and 5
 # load splits per generated dataset on DuckDB (the test files default to 100, 40 and 10,

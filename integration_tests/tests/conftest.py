@@ -47,12 +47,75 @@ def dbt_builder(pytestconfig):
     return DbtBuilder(workdir, engine=engine)
 
 
+# Scheduling (pytest-xdist, `--dist loadgroup`; Makefile XDIST). Tests that read the
+# same module-scoped build (a module fixture that runs dbt) go to one worker, which makes
+# the build once; with plain `--dist load` each worker would make it again. Where a
+# module's builds are per data set, its tests are grouped per data set instead, so the
+# data sets spread over the workers (None: a test that makes builds of its own only).
+# The randomised tests draw their vars from the same few sets: on one worker, each set
+# is parsed once (harness.DbtBuilder keeps the parsed project per set of vars).
+WHOLE_MODULE = ("test_randomised",)
+SPLIT_BY_DATA_SET = {
+    "test_incremental": lambda module, params: params.get("seed"),
+    "test_crash_safety": lambda module, params: module.DATASET_SEEDS[params["sequence"] % len(module.DATASET_SEEDS)],
+}
+
+# The workers take groups, and tests outside groups, in collection order: the longest
+# come first (a long test started last would leave the other worker idle at the end),
+# in this order, by their share of a suite's time (`--durations`); the rest keep theirs.
+LONGEST_FIRST = (
+    "test_randomised.py::test_per_user_marts_equal_reference_on_random_data",
+    "test_cross_engine.py",
+    "test_randomised.py::test_bi_marts_equal_reference_on_random_data",
+    "test_input_changes.py",
+    "test_crash_safety.py",
+    "test_incremental.py",
+    "test_survival_experiments.py",
+    "test_statistics.py",
+    "test_consumer_project.py",
+)
+
+
+def _module_fixture_names(module):
+    return {name for name, value in vars(module).items()
+            if getattr(getattr(value, "_fixture_function_marker", None), "scope", None) == "module"}
+
+
+def xdist_group(item):
+    """The group of tests `item` shares builds with, or None."""
+    if item.module.__name__ in WHOLE_MODULE:
+        return item.module.__name__
+    shared = _module_fixture_names(item.module)
+    # A test asking for `request` can get any of the module's fixtures while it runs.
+    if not shared & set(item.fixturenames) and "request" not in item._fixtureinfo.argnames:
+        return None
+    name = item.module.__name__
+    if name in SPLIT_BY_DATA_SET:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        key = SPLIT_BY_DATA_SET[name](item.module, params)
+        return None if key is None else f"{name}-{key}"
+    return name
+
+
+def _rank(item):
+    for index, prefix in enumerate(LONGEST_FIRST):
+        if prefix in item.nodeid:
+            return index
+    return len(LONGEST_FIRST)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Cross-engine tests compare the session's engine with DuckDB; on DuckDB itself
-    they would compare DuckDB with DuckDB, so they are deselected there."""
-    if get_engine_name() != "duckdb":
-        return
-    kept = [item for item in items if item.get_closest_marker("cross_engine") is None]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = kept
+    they would compare DuckDB with DuckDB, so they are deselected there. The longest
+    tests are moved to the front and tests sharing builds are grouped (see above)."""
+    if get_engine_name() == "duckdb":
+        kept = [item for item in items if item.get_closest_marker("cross_engine") is None]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+            items[:] = kept
+    items.sort(key=_rank)  # stable: collection order within each rank
+    for item in items:
+        group = xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -183,15 +183,16 @@ class DbtBuilder:
     from the command line).
     """
 
+    PROJECTS_KEPT = 64
+
     def __init__(self, workdir: Path, engine: Engine | None = None):
         self.workdir = Path(workdir)
         self.engine = engine if engine is not None else get_engine(self.workdir)
         self._deps_done = False
         self._seeded = False
-        self._manifests = {}  # vars text -> the project parsed with those vars
+        self._manifests = {}  # vars text -> ParsedProject, the least recently used first
         self.reuse_manifest = os.environ.get("ACTIVATION_DBT_REUSE_MANIFEST", "1") != "0"
         self.log_level_file = os.environ.get("ACTIVATION_DBT_LOG_LEVEL_FILE", "none")
-        self.counts = {"commands": 0, "parses": 0}
 
     def _common_args(self, vars_text):
         # One target folder per set of vars: dbt re-parses the whole project whenever
@@ -212,11 +213,16 @@ class DbtBuilder:
         if vars_text not in self._manifests:
             vars_args = ["--vars", vars_text] if vars_text else []
             result = dbtRunner().invoke(["parse", *common, "--no-write-json", "--quiet", *vars_args])
-            self.counts["parses"] += 1
             if not result.success:
                 return None
-            self._manifests[vars_text] = ParsedProject(result.result)
+            self._keep(vars_text, ParsedProject(result.result))
+        self._manifests[vars_text] = self._manifests.pop(vars_text)  # now the most recently used
         return self._manifests[vars_text].for_command()
+
+    def _keep(self, vars_text, project):
+        self._manifests[vars_text] = project
+        while len(self._manifests) > self.PROJECTS_KEPT:  # about 10 MB each
+            del self._manifests[next(iter(self._manifests))]
 
     def _invoke(self, args, callbacks=()):
         from dbt.cli.main import dbtRunner
@@ -234,12 +240,11 @@ class DbtBuilder:
             manifest = None
             if self.reuse_manifest and args[0] in MANIFEST_COMMANDS:
                 manifest = self._parsed(vars_text, common)
-            self.counts["commands"] += 1
             result = dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(args[:1] + common + args[1:])
         finally:
             self.engine.after_invoke()
         if args[0] == "parse" and result.success and self.reuse_manifest and vars_text not in self._manifests:
-            self._manifests[vars_text] = ParsedProject(result.result)
+            self._keep(vars_text, ParsedProject(result.result))
         return result
 
     def parsed_project(self, vars=None):
