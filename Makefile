@@ -102,7 +102,7 @@ DASHBOARD_PORT ?= 8501
 dashboard: env $(PROFILES_DIR)/profiles.yml
 	test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
 	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(BIN)/streamlit run dashboard/app.py --server.port $(DASHBOARD_PORT) \
-		--browser.gatherUsageStats false -- --profiles-dir $(PROFILES_DIR) --target duckdb
+		--browser.gatherUsageStats false --client.toolbarMode viewer -- --profiles-dir $(PROFILES_DIR) --target duckdb
 
 # MetricFlow on the demo build: `dbt parse` with the semantic layer on writes
 # target/semantic_manifest.json, then `mf query` answers from demo/activation.duckdb.

@@ -422,7 +422,7 @@ def experiments_page() -> None:
     treated["label"] = treated["experiment_id"] + " · " + treated["variant"] + " · " + treated["metric"]
     points = alt.Chart(treated).mark_point(filled=True, size=80).encode(
         x=alt.X("uplift_abs:Q", title="absolute uplift vs control (95% interval)", axis=alt.Axis(format="%")),
-        y=alt.Y("label:N", title=None),
+        y=alt.Y("label:N", title=None, axis=alt.Axis(labelLimit=400)),
         tooltip=["label", alt.Tooltip("uplift_abs:Q", format=".2%"), alt.Tooltip("p_value:Q", format=".4f")])
     bars = alt.Chart(treated).mark_rule().encode(x="uplift_abs_ci_lower:Q", x2="uplift_abs_ci_upper:Q",
                                                  y="label:N")

@@ -87,7 +87,7 @@ class Marts:
     @property
     def description(self) -> str:
         where = {
-            "duckdb": lambda: str(Path(self.target.get("path", "")).resolve()),
+            "duckdb": lambda: str(self.target.get("path", "")),
             "postgres": lambda: f"{self.target.get('host')}:{self.target.get('port')}/{self.target.get('dbname')}",
             "spark": lambda: "local Spark session",
         }[self.engine]()

@@ -120,10 +120,15 @@ class Browser:
     def screenshot(self, path: Path, width: int = 1400) -> None:
         """A PNG of the whole page: the window is made as tall as the app's content first
         (Streamlit scrolls inside its own container, not the document)."""
-        height = int(self.evaluate(
-            "Math.max(1000, ...Array.from(document.querySelectorAll("
-            "'[data-testid=\"stMainBlockContainer\"], [data-testid=\"stMain\"], body'))"
-            ".map(e => e.scrollHeight))"))
+        measure = ("Math.max(1000, ...Array.from(document.querySelectorAll('body *'))"
+                   ".map(e => e.getBoundingClientRect().bottom))")
+        height, deadline = -1, time.monotonic() + 15
+        while time.monotonic() < deadline:  # charts lay out after they draw: wait for a stable height
+            time.sleep(0.5)
+            current = int(self.evaluate(measure))
+            if current == height:
+                break
+            height = current
         height = min(height + 100, 16000)
         self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         time.sleep(1.0)  # charts re-layout to the new size

@@ -78,7 +78,8 @@ def app(demo, artifacts):
     process = subprocess.Popen(
         [STREAMLIT, "run", str(ROOT / "dashboard" / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--", "--profiles-dir", str(demo.profiles_dir), "--target", "duckdb"],
+         "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer",
+         "--", "--profiles-dir", str(demo.profiles_dir), "--target", "duckdb"],
         cwd=ROOT, env=dict(demo.env, STREAMLIT_SERVER_HEADLESS="true"), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
