@@ -107,12 +107,12 @@ dashboard: env $(PROFILES_DIR)/profiles.yml
 # MetricFlow on the demo build: `dbt parse` with the semantic layer on writes
 # target/semantic_manifest.json, then `mf query` answers from demo/activation.duckdb.
 MF_QUERY ?= --metrics activation_signups,activation_activated_users,activation_rate,activation_ttfv_median_hours \
-	--group-by metric_time__month,user__plan_tier
+	--group-by metric_time__month,user__plan_tier --order metric_time__month,user__plan_tier
 metrics: env $(PROFILES_DIR)/profiles.yml
 	test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
 	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) parse --quiet --profiles-dir $(PROFILES_DIR) \
 		--vars '{activation_semantic_layer_enabled: true}'
-	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) DBT_PROFILES_DIR=$(PROFILES_DIR) $(BIN)/mf query $(MF_QUERY)
+	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) DBT_PROFILES_DIR=$(PROFILES_DIR) $(BIN)/mf query --quiet $(MF_QUERY)
 
 # A local server outside the repository (scripts/postgres.sh says where and how to connect).
 postgres:
