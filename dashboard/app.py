@@ -133,14 +133,20 @@ def default_period(kpis: pd.DataFrame):
 
 def kpis_page() -> None:
     st.title("Activation KPIs")
-    users = read("""
+    # the top status band is the one of the highest score (band names come from a var)
+    top_status = read("""
+        select status from {marts}.activation_users
+        order by activation_score desc, user_id
+        limit 1
+    """)["status"]
+    top_status = top_status.iloc[0] if len(top_status) else ""
+    users = read(f"""
         select
             count(*) as users,
-            sum(case when is_activated then 1 else 0 end) as activated_users,
             avg(case when is_activated then 1.0 else 0.0 end) as activation_rate,
-            avg(case when status = 'pql' then 1.0 else 0.0 end) as pql_share,
+            avg(case when status = '{top_status.replace("'", "''")}' then 1.0 else 0.0 end) as top_share,
             max(as_of) as as_of
-        from {marts}.activation_users
+        from {{marts}}.activation_users
     """).iloc[0]
     ttfv = read("""
         select time_to_first_value_hours from {marts}.activation_users
@@ -150,7 +156,7 @@ def kpis_page() -> None:
     columns = st.columns(4)
     columns[0].metric("Users", fmt_count(users["users"]))
     columns[1].metric("Activated", fmt_rate(users["activation_rate"]))
-    columns[2].metric("PQL status", fmt_rate(users["pql_share"]))
+    columns[2].metric(f"Status {top_status}", fmt_rate(users["top_share"]))
     columns[3].metric("Median hours to first value", fmt_number(ttfv.median() if len(ttfv) else None, 1))
 
     kpis = read("""

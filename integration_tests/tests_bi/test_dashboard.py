@@ -162,7 +162,7 @@ def test_kpi_page_shows_the_marts_numbers(rendered, demo):
                median(time_to_first_value_hours) as ttfv
         from main_activation.activation_users""")[0]
     assert shown["metrics"] == {"Users": count(users["users"]), "Activated": rate(users["activated"]),
-                                "PQL status": rate(users["pql"]),
+                                "Status pql": rate(users["pql"]),
                                 "Median hours to first value": number(users["ttfv"], 1)}
     period = query(demo, """
         select max(period_start) as period_start from (
