@@ -193,6 +193,7 @@ class Step:
     windows: dict = field(default_factory=dict)  # model -> (start, end) from run_results.json
     sql: dict | None = None  # model -> (seconds of its SQL statements, of the longest one, statements)
     sql_outside: float | None = None  # SQL run outside any model (hooks, schema listing)
+    load: tuple | None = None  # 1-minute load average at the start and the end of the step
 
     @property
     def time(self) -> float:
@@ -226,11 +227,13 @@ class Run:
     spill_bytes: int
     rss_at: dt.datetime | None
     spill_at: dt.datetime | None
+    load: tuple | None = None
 
 
 def run_process(command, spill_dir: Path, env=None, log_path: Path | None = None, stdout=None) -> Run:
     """Run `command`: exit code, wall seconds, peak RSS (os.wait4) and the largest spill."""
     log = open(log_path, "w") if log_path else None
+    load_start = os.getloadavg()[0]
     try:
         with ResourcePoller(spill_dir) as poller:
             start = time.perf_counter()
@@ -243,12 +246,13 @@ def run_process(command, spill_dir: Path, env=None, log_path: Path | None = None
     finally:
         if log:
             log.close()
-    return Run(proc.returncode, wall, usage.ru_maxrss, poller.max_bytes, poller.max_rss_at, poller.max_bytes_at)
+    return Run(proc.returncode, wall, usage.ru_maxrss, poller.max_bytes, poller.max_rss_at, poller.max_bytes_at,
+               (load_start, os.getloadavg()[0]))
 
 
 def step_from(name: str, run: Run, **extra) -> Step:
     return Step(name, wall=run.wall, rss_kib=run.rss_kib, spill_bytes=run.spill_bytes, rss_at=run.rss_at,
-                spill_at=run.spill_at, **extra)
+                spill_at=run.spill_at, load=run.load, **extra)
 
 
 def fail(message: str, log_path: Path | None = None):
@@ -1002,6 +1006,10 @@ def render(meta, results, complete):
     row("naive recipes (information, no target)", lambda r: fmt_s(step(r, "naive").time))
     if any("full refresh" in r["steps"] for r in results):
         row("full refresh after the incremental run (--quick)", lambda r: fmt_s(step(r, "full refresh").wall))
+    for name in ("floor copy", "full build", "incremental"):
+        if any(name in r["steps"] and r["steps"][name].load for r in results):
+            row(f"load average (1 min) at start / end: {name}",
+                lambda r, n=name: "/".join(f"{v:.1f}" for v in step(r, n).load) if step(r, n).load else "")
     for name in STEP_ORDER:
         if any(name in r["steps"] for r in results):
             row(f"peak RSS: {name}", lambda r, n=name: fmt_mib(step(r, n).rss_kib))
