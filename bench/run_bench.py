@@ -39,7 +39,9 @@ temp directory (largest spill) and the process's RSS (when the peaks happened):
 recorded in the results file.
 
 The results file (written after each size, so a crash keeps what was measured) holds
-the machine, versions, settings, vars, every figure above and the ratio table with its
+the machine, versions, settings, vars, every figure above, the machine's load average at the
+start and end of the floor copy, full build and incremental run (other work beside the
+benchmark shows there), and the ratio table with its
 targets: full build <= 3x the floor copy and <= 20x the floor scan at 10M and 100M;
 incremental <= 0.15 of the full build at 10M and <= 0.10 at 100M; full build 100M / 10M
 <= 11; peak RSS <= 8 GiB at 100M; no spill of the full build or the incremental run at
