@@ -137,7 +137,7 @@ test-postgres: env postgres
 # under ACTIVATION_SPARK_DIR (a temporary folder per test session). One Spark build takes
 # about 30-60 s on 2 cores, so `make test` runs on Spark the checks that cover most per
 # build: every mart of the demo data against DuckDB, incremental batches against a full
-# refresh (the late-event, configuration-change and window-edge cases), the time text forms, interrupted runs
+# refresh (the late-event, configuration-change and window-edge cases, the last with UTC offsets up to 23:59), interrupted runs
 # on random load splits (2 points between models; they compare the batches with a full
 # refresh, as test_incremental's splits do) and an as_of moved backwards, these with the
 # statistics marts left out (test_cross_engine checks those on Spark), the
@@ -156,7 +156,6 @@ SPARK_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
 	tests/test_incremental.py::test_event_older_than_lookback_stops_the_run_until_a_full_refresh \
 	tests/test_incremental.py::test_milestone_configuration_change_rebuilds_derived_models \
 	tests/test_incremental.py::test_rows_skipped_by_their_time_text_are_exactly_those_before_the_window \
-	tests/test_timestamp_forms.py::test_text_forms \
 	tests/test_crash_safety.py tests/test_input_changes.py \
 	tests/test_statistics.py tests/test_survival_experiments.py \
 	tests/test_unicode_names.py \
