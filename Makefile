@@ -12,7 +12,7 @@ DEMO_DB ?= demo/activation.duckdb
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help env demo test test-engines test-duckdb test-duckdb-full test-other-engines test-postgres test-spark test-spark-full postgres test-fast lint docs clean \
+.PHONY: help env demo dashboard metrics chromium test-bi test test-engines test-duckdb test-duckdb-full test-other-engines test-postgres test-spark test-spark-full postgres test-fast lint docs clean \
 	bench bench-quick
 
 help:
@@ -25,6 +25,10 @@ help:
 	@echo "make test-postgres - start that server, run the whole suite on PostgreSQL"
 	@echo "make test-spark    - the Spark checks of make test (local pyspark, needs Java 17)"
 	@echo "make test-spark-full - the whole suite on Spark (about an hour)"
+	@echo "make dashboard - the Streamlit dashboard on the demo build (builds the demo first if missing)"
+	@echo "make metrics   - an example MetricFlow query (mf query) on the demo build"
+	@echo "make test-bi   - the semantic layer against the marts and the dashboard in headless Chromium"
+	@echo "make chromium  - install Debian's chromium (apt-get) if missing, for make test-bi"
 	@echo "make docs   - dbt docs generate for the demo build"
 	@echo "make bench  - benchmark at 1M, 10M and 100M events (hours; writes bench/results.md)"
 	@echo "make bench-quick - the benchmark at 1M events with output checks (a few minutes)"
@@ -46,7 +50,7 @@ demo: env $(PROFILES_DIR)/profiles.yml
 
 lint: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(PROFILES_DIR)/lint.duckdb $(BIN)/sqlfluff lint models analyses --processes 2
-	$(BIN)/ruff check scripts integration_tests bench
+	$(BIN)/ruff check scripts integration_tests bench dashboard
 
 # The whole suite on every engine: DuckDB in full, PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
@@ -54,7 +58,7 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # After the lint and the 1M benchmark, the three engines run side by side: PostgreSQL's
 # tests wait on the server and Spark's on its JVM, so DuckDB's workers fill the cores
 # they leave idle; each one's output is printed whole when it ends.
-test: lint bench-quick test-engines
+test: lint bench-quick test-bi test-engines
 
 test-engines: env
 	$(MAKE) --no-print-directory --output-sync=target -j3 test-duckdb test-postgres test-spark
@@ -85,6 +89,33 @@ test-duckdb: env
 test-duckdb-full: env
 	cd integration_tests && ACTIVATION_ENGINE=duckdb $(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
+# The BI layer (integration_tests/tests_bi): one demo build, every MetricFlow metric against
+# the marts, `dbt parse` with the optional modules off, and the dashboard's pages in Debian's
+# headless Chromium (installed by scripts/chromium.sh when missing). Screenshots and logs in
+# integration_tests/artifacts/bi (ACTIVATION_BI_ARTIFACTS).
+test-bi: env chromium
+	cd integration_tests && $(PYTEST) tests_bi $(PYTEST_ARGS)
+
+chromium:
+	bash scripts/chromium.sh
+
+# The dashboard on the demo build (any other target: see dashboard/connection.py).
+DASHBOARD_PORT ?= 8501
+dashboard: env $(PROFILES_DIR)/profiles.yml
+	test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
+	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(BIN)/streamlit run dashboard/app.py --server.port $(DASHBOARD_PORT) \
+		--browser.gatherUsageStats false --client.toolbarMode viewer -- --profiles-dir $(PROFILES_DIR) --target duckdb
+
+# MetricFlow on the demo build: `dbt parse` with the semantic layer on writes
+# target/semantic_manifest.json, then `mf query` answers from demo/activation.duckdb.
+MF_QUERY ?= --metrics activation_signups,activation_activated_users,activation_rate,activation_ttfv_median_hours \
+	--group-by metric_time__month,user__plan_tier --order metric_time__month,user__plan_tier
+metrics: env $(PROFILES_DIR)/profiles.yml
+	test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
+	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) parse --quiet --profiles-dir $(PROFILES_DIR) \
+		--vars '{activation_semantic_layer_enabled: true}'
+	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) DBT_PROFILES_DIR=$(PROFILES_DIR) $(BIN)/mf query --quiet $(MF_QUERY)
+
 # A local server outside the repository (scripts/postgres.sh says where and how to connect).
 postgres:
 	bash scripts/postgres.sh
@@ -108,7 +139,7 @@ test-postgres: env postgres
 # under ACTIVATION_SPARK_DIR (a temporary folder per test session). One Spark build takes
 # about 30-60 s on 2 cores, so `make test` runs on Spark the checks that cover most per
 # build: every mart of the demo data against DuckDB, incremental batches against a full
-# refresh (the late-event and configuration-change cases), interrupted runs
+# refresh (the late-event, configuration-change and window-edge cases, the last with UTC offsets up to 23:59), interrupted runs
 # on random load splits (2 points between models; they compare the batches with a full
 # refresh, as test_incremental's splits do) and an as_of moved backwards, these with the
 # statistics marts left out (test_cross_engine checks those on Spark), the
@@ -126,6 +157,7 @@ SPARK_INCREMENTAL_EXTRA_VARS ?= {"activation_statistics_enabled": false}
 SPARK_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
 	tests/test_incremental.py::test_event_older_than_lookback_stops_the_run_until_a_full_refresh \
 	tests/test_incremental.py::test_milestone_configuration_change_rebuilds_derived_models \
+	tests/test_incremental.py::test_rows_skipped_by_their_time_text_are_exactly_those_before_the_window \
 	tests/test_crash_safety.py tests/test_input_changes.py \
 	tests/test_statistics.py tests/test_survival_experiments.py \
 	tests/test_unicode_names.py \
@@ -170,8 +202,9 @@ bench-quick: env $(PROFILES_DIR)/profiles.yml
 	$(PY) bench/run_bench.py --quick $(BENCH_ARGS)
 
 docs: env $(PROFILES_DIR)/profiles.yml
-	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) docs generate --profiles-dir $(PROFILES_DIR)
+	ACTIVATION_DUCKDB_PATH=$(DEMO_DB) $(DBT) docs generate --profiles-dir $(PROFILES_DIR) \
+		--vars '{activation_semantic_layer_enabled: true}'
 
 clean:
 	rm -rf target dbt_packages logs integration_tests/target integration_tests/dbt_packages \
-		integration_tests/logs $(PROFILES_DIR) demo bench/.work
+		integration_tests/logs integration_tests/artifacts $(PROFILES_DIR) demo bench/.work

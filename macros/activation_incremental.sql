@@ -355,3 +355,53 @@
     {%- endif -%}
     {{ return(local_md5(parts | join('\n'))) }}
 {%- endmacro %}
+
+
+{#- A cheap test, on the time text as received, that a source row is dated before
+    `window_start` ('YYYY-MM-DD'): the text is a timestamp every engine's parser reads
+    (`activation_parse_timestamp`), with no surrounding whitespace and a day of the
+    month up to 28 (so the date is valid in every month), and its local date is at
+    least two days before the window start. Its UTC offset moves it by less than a day,
+    so its parsed date is before the window. Rows the test cannot vouch for (other
+    layouts, days 29-31, unparsable text) are left to the full parse. An incremental
+    run of `int_activation__events_classified` uses it to skip most of the history
+    before parsing: a text comparison and one regular expression instead of the
+    parser's several. False (never null) for a null text. -#}
+{% macro activation_timestamp_text_before(text_expr, window_start) -%}
+    {%- set day_before = (modules.datetime.date.fromisoformat(window_start) - modules.datetime.timedelta(days=1)).isoformat() -%}
+    coalesce(
+        left({{ text_expr }}, 10) < {{ activation_string_literal(day_before) }}
+        and {{ activation_full_match(
+            text_expr,
+            '[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?'
+        ) }},
+        false
+    )
+{%- endmacro %}
+
+
+{#- True when the whole text matches `pattern` (a package constant, no quotes or
+    backslashes: it is written into the SQL as it is). -#}
+{% macro activation_full_match(expr, pattern) -%}
+    {{ return(adapter.dispatch('activation_full_match', 'milestone_activation')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__activation_full_match(expr, pattern) -%}
+    {{ exceptions.raise_compiler_error(
+        "milestone_activation: full regular expression match is not implemented for adapter '" ~ adapter.type() ~ "'. "
+        ~ "Add a " ~ adapter.type() ~ "__activation_full_match macro."
+    ) }}
+{%- endmacro %}
+
+{% macro duckdb__activation_full_match(expr, pattern) -%}
+    regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro postgres__activation_full_match(expr, pattern) -%}
+    ({{ expr }} ~ '^({{ pattern }})$')
+{%- endmacro %}
+
+{% macro spark__activation_full_match(expr, pattern) -%}
+    {#- `$` would also match before a final line break. -#}
+    ({{ expr }} rlike '^({{ pattern }})\\z')
+{%- endmacro %}

@@ -74,10 +74,11 @@
 {% macro spark__activation_parse_timestamp(expr) -%}
     {#- Same layout check as DuckDB's. `rlike` would accept a line break after the match,
         so the anchored match must equal the whole text. The parts are rebuilt as
-        `YYYY-MM-DD HH:MM:SS[.ffffff]+HH:MM` (no offset = +00:00) and cast: Spark applies
-        the offset itself, independent of the session time zone, and an impossible date
-        or time gives null (dbt-spark runs with ANSI mode off). Year 0000 is refused
-        like everywhere else (Spark's calendar would accept it). -#}
+        `YYYY-MM-DD HH:MM:SS[.ffffff]+00:00` and cast, independent of the session time
+        zone; an impossible date or time gives null (dbt-spark runs with ANSI mode off).
+        The offset is then subtracted by hand: Spark's own offsets stop at 18 hours,
+        and the rule allows up to 23:59. Year 0000 is refused like everywhere else
+        (Spark's calendar would accept it). -#}
     {%- set text_value = activation_clean_text(expr) -%}
     {%- set tail = "substr(" ~ text_value ~ ", 20)" -%}
     {%- set offset_digits = "replace(regexp_extract(" ~ tail ~ ", '[+-][0-9]{2}(:?[0-9]{2})?$', 0), ':', '')" -%}
@@ -89,17 +90,17 @@
                 0
             ) = {{ text_value }}
             and left({{ text_value }}, 4) != '0000'
-            then cast(
-                concat(
-                    left({{ text_value }}, 10),
-                    ' ',
-                    coalesce(nullif(substr({{ text_value }}, 12, 8), ''), '00:00:00'),
-                    regexp_extract({{ tail }}, '^[.][0-9]{1,6}', 0),
-                    case
-                        when {{ offset_digits }} = '' then '+00:00'
-                        else concat(left({{ offset_digits }}, 3), ':', coalesce(nullif(substr({{ offset_digits }}, 4, 2), ''), '00'))
-                    end
-                ) as timestamp
+            then timestamp_micros(
+                unix_micros(cast(
+                    concat(
+                        left({{ text_value }}, 10),
+                        ' ',
+                        coalesce(nullif(substr({{ text_value }}, 12, 8), ''), '00:00:00'),
+                        regexp_extract({{ tail }}, '^[.][0-9]{1,6}', 0),
+                        '+00:00'
+                    ) as timestamp
+                ))
+                - cast({{ activation_offset_minutes(offset_digits) }} as bigint) * 60000000
             )
     end
 {%- endmacro %}

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import RAW_COLUMNS, BuildFailed, Dataset, assert_same_tables
+from harness import RAW_COLUMNS, BuildFailed, Dataset, assert_same_tables, event, milestone, user
 from reference.activation_reference import parse_timestamp
 from test_generated_data import read_seed
 
@@ -266,4 +266,56 @@ def test_milestone_configuration_change_rebuilds_derived_models(dbt_builder, dat
     dbt_builder.run_models(vars)
     incremental = dbt_builder.read_all_marts()
     dbt_builder.run_models(vars, full_refresh=True)
+    assert_same_tables(incremental, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)
+
+
+# Times whose text alone cannot tell which side of the window they are on. Stored dates
+# run to 2025-03-20, so the second run's window starts 2025-03-17 (3-day lookback);
+# the run skips, before parsing, rows whose text shows a readable time dated before
+# 2025-03-16 (macro activation_timestamp_text_before).
+EDGE_TIMES_FIRST_LOAD = [
+    "2025-03-16 22:00:00-05:00",   # text a day before the window, UTC inside it: re-read
+    "2025-03-15 23:00:00-23:00",   # UTC 2025-03-16 22:00: before the window
+    "2025-03-15T10:00:00+05:30",
+    "2025-03-14 23:59:59.999999-23:59",
+    None,                          # no time: unparsed, re-read on every run
+    "2025-03-10 25:00:00",         # no such hour: unparsed
+    "2025-03-10 10:00",            # no seconds: unparsed
+    "2025-02-30 10:00:00",         # no such day: unparsed
+    "2025-03-10 10:00:00 ",        # trailing space: parsed, but not skipped by its text
+    "\t2025-03-01 10:00:00",      # leading tab: likewise
+    "2025-01-31 10:00:00",         # day 31: left to the parser
+    "2025-03-01 10:00:00",
+    "2025-03-18 08:00:00Z",
+    "2025-03-20 12:00:00",
+]
+EDGE_TIMES_SECOND_LOAD = [
+    "2025-03-21 09:00:00",
+    "2025-03-16 23:30:00-02:00",   # late, UTC 2025-03-17 01:30: inside the window
+    "2025-03-16 10:00",            # unparsed, arriving with the new day
+]
+
+
+def test_rows_skipped_by_their_time_text_are_exactly_those_before_the_window(dbt_builder):
+    """An incremental run skips history by the time text before parsing; rows dated
+    inside the window by their UTC time (whatever their text's date), unparsable rows
+    and rows in other layouts are still re-read: the result equals a full refresh."""
+    vars = {"activation_as_of": "2025-03-22 00:00:00", "activation_lookback_days": LOOKBACK_DAYS}
+    users = [user("u1", "2025-02-01 00:00:00")]
+    milestones = [milestone("m1", 1, triggered_by_event="login", timeframe="90d")]
+    first = [event("u1", "login", text, f"a{i:02d}") for i, text in enumerate(EDGE_TIMES_FIRST_LOAD)]
+    second = [event("u1", "login", text, f"b{i:02d}") for i, text in enumerate(EDGE_TIMES_SECOND_LOAD)]
+
+    dbt_builder.load(Dataset(users, first, milestones, []))
+    dbt_builder.run_models(vars, full_refresh=True)
+    dbt_builder.append_events(second)
+    dbt_builder.run_models(vars)
+    stored_query = ("select event_id, quarantine_reason, partition_date, copy_number "
+                    "from main_activation_staging.int_activation__events_classified order by event_id")
+    incremental_rows = dbt_builder.query(stored_query)
+    incremental = dbt_builder.read_all_marts()
+    assert len(incremental_rows) == len(first) + len(second)
+
+    dbt_builder.run_models(vars, full_refresh=True)
+    assert dbt_builder.query(stored_query) == incremental_rows
     assert_same_tables(incremental, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)

@@ -6,10 +6,11 @@
 
     Incremental by event date (macros/activation_incremental.sql): a run re-reads the
     source rows dated from the window start on (plus every row whose time does not
-    parse) and rewrites those dates. The window is decided from the stored rows alone
-    (`activation_event_window_start`): the lookback before the latest stored date,
-    every date whose rows the current as_of, tolerance or users classify differently,
-    and, with var `activation_event_loaded_at_column`, the dates of source rows loaded
+    parse) and rewrites those dates. Rows whose time text shows them well before the
+    window are skipped before their time is parsed (`activation_timestamp_text_before`).
+    The window is decided from the stored rows alone (`activation_event_window_start`):
+    the lookback before the latest stored date, every date whose rows the current
+    as_of, tolerance or users classify differently, and, with var `activation_event_loaded_at_column`, the dates of source rows loaded
     after the latest stored load time (late events of any age).
     A copy stored before the window keeps its number; copies in the window count after
     it. Every row written carries the run's `load_sequence`, which the models built on
@@ -45,7 +46,13 @@ events as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
     select * from {{ ref('stg_activation__events') }}
     {% if window_start -%}
-    where event_at is null or event_at >= cast({{ activation_string_literal(window_start) }} as {{ dbt.type_timestamp() }})
+    where
+        {%- if activation_event_timestamp_format() == 'auto' %}
+        {#- Most of the history is recognised from its time text, unparsed. #}
+        not {{ activation_timestamp_text_before('event_timestamp_raw', window_start) }}
+        and
+        {%- endif %}
+        (event_at is null or event_at >= cast({{ activation_string_literal(window_start) }} as {{ dbt.type_timestamp() }}))
     {%- endif %}
 
 ),
