@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,6 +194,9 @@ class DbtBuilder:
         self._manifests = {}  # vars text -> ParsedProject, the least recently used first
         self.reuse_manifest = os.environ.get("ACTIVATION_DBT_REUSE_MANIFEST", "1") != "0"
         self.log_level_file = os.environ.get("ACTIVATION_DBT_LOG_LEVEL_FILE", "none")
+        # One JSON line per dbt command (test, command, vars, seconds), for finding where a
+        # suite's time goes.
+        self.timing_log = os.environ.get("ACTIVATION_DBT_TIMING_LOG")
 
     def _common_args(self, vars_text):
         # One target folder per set of vars: dbt re-parses the whole project whenever
@@ -236,13 +240,23 @@ class DbtBuilder:
             if "--write-json" not in args:
                 common.append("--no-write-json")
         self.engine.before_invoke()
+        started = time.monotonic()
+        parsed_in = 0.0
         try:
             manifest = None
             if self.reuse_manifest and args[0] in MANIFEST_COMMANDS:
                 manifest = self._parsed(vars_text, common)
+                parsed_in = time.monotonic() - started
             result = dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(args[:1] + common + args[1:])
         finally:
             self.engine.after_invoke()
+        if self.timing_log:
+            with open(self.timing_log, "a") as log:
+                log.write(json.dumps({
+                    "test": os.environ.get("PYTEST_CURRENT_TEST", ""), "pid": os.getpid(), "command": args[0],
+                    "vars": hashlib.sha1(vars_text.encode()).hexdigest()[:12] if args[0] != "deps" else "",
+                    "parse_seconds": round(parsed_in, 3),
+                    "seconds": round(time.monotonic() - started, 3)}) + "\n")
         if args[0] == "parse" and result.success and self.reuse_manifest and vars_text not in self._manifests:
             self._keep(vars_text, ParsedProject(result.result))
         return result
@@ -306,8 +320,9 @@ class DbtBuilder:
         if rows:
             self.engine.append_raw_rows("events", RAW_COLUMNS["events"], rows)
 
-    def run_models(self, vars=None, full_refresh=False, command="run"):
-        """Run dbt on the raw tables as they are (incrementally unless `full_refresh`)."""
+    def run_models(self, vars=None, full_refresh=False, command="run", select=None):
+        """Run dbt on the raw tables as they are (incrementally unless `full_refresh`),
+        on the models `select` picks (default all)."""
         all_vars = dict(BASE_VARS)
         all_vars.update(vars or {})
         vars_json = json.dumps(all_vars, sort_keys=True)
@@ -318,6 +333,8 @@ class DbtBuilder:
         args = [command, "--vars", vars_json, "--quiet"]
         if full_refresh:
             args.append("--full-refresh")
+        if select:
+            args += ["--select", select]
         self.run_dbt(args)
 
     def run_dbt_with_vars(self, args, vars=None):
