@@ -16,12 +16,14 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from engines import Engine, get_engine
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -143,15 +145,110 @@ RUN_STATE = ("compiled", "compiled_code", "extra_ctes_injected", "extra_ctes", "
              "compiled_path", "build_path", "relation_name", "depends_on", "index")
 
 
+# Vars the parsed project does not depend on: the package reads them only when a
+# command compiles SQL, never in what `dbt parse` fixes (which nodes are enabled, their
+# configs and dependencies, sources' relations, tests). A command whose vars differ from
+# those of a kept parse only in these, and in the value (not the presence) of
+# activation_as_of, runs on that parse; any other var, and any var not named here, gets a
+# parse of its own. test_harness.py parses with every one of these changed and compares;
+# ACTIVATION_DBT_PARSE_CHECK=1 parses for every new set of vars anyway and fails when the
+# project differs from the one it would reuse.
+PARSE_INDEPENDENT_VARS = frozenset({
+    "activation_activity_events", "activation_calibration_days", "activation_cohort_grain",
+    "activation_conversion_event", "activation_duckdb_memory_limit", "activation_duckdb_threads",
+    "activation_event_timestamp_format", "activation_experiment_control_variant",
+    "activation_experiment_exposure_event", "activation_experiment_id_property",
+    "activation_experiment_variant_property", "activation_first_value_milestone",
+    "activation_free_plan_tiers", "activation_future_tolerance_hours", "activation_invite_count_property",
+    "activation_invite_event", "activation_inviter_column", "activation_kpi_period", "activation_lookback_days",
+    "activation_pql_bands", "activation_pql_daily_days", "activation_pql_decay", "activation_pql_recency_days",
+    "activation_stats_max_groups", "activation_stats_min_group_size", "activation_status_bands",
+    "activation_status_score_basis", "activation_user_passthrough_columns",
+})
+
+
+def parse_key(vars_text):
+    """The part of a --vars text that the parsed project depends on."""
+    try:
+        all_vars = yaml.safe_load(vars_text) if vars_text else {}  # dbt reads --vars as YAML
+    except yaml.YAMLError:
+        all_vars = None
+    if not isinstance(all_vars, dict):
+        return vars_text  # dbt rejects it; a key of its own
+    key = {name: value for name, value in all_vars.items() if name not in PARSE_INDEPENDENT_VARS}
+    if _is_accepted_as_of(key.get("activation_as_of")):
+        # int_activation__as_of reads the events only when no valid as_of is set; an
+        # invalid one keeps its own key (the var check leaves it unset at parse time).
+        key["activation_as_of"] = "(set)"
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+_TIMESTAMP_TEXT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})([ T]([0-9]{2}):([0-9]{2}):([0-9]{2})([.][0-9]{1,6})?"
+    r"([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?"
+)
+
+
+def _is_accepted_as_of(value):
+    """Whether macro activation_var_is_timestamp_text accepts `value` as var activation_as_of
+    (the same rule, kept strict: anything else keys a parse of its own)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return True
+    if not isinstance(value, str):
+        return False
+    match = _TIMESTAMP_TEXT.fullmatch(value.strip())
+    if not match:
+        return False
+    try:
+        dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return False
+    return not match.group(4) or (
+        int(match.group(5)) <= 23 and int(match.group(6)) <= 59 and int(match.group(7)) <= 59
+    )
+
+
+def _without(fields, names):
+    if isinstance(fields, dict):
+        return {key: _without(value, names) for key, value in fields.items() if key not in names}
+    if isinstance(fields, list):
+        return [_without(value, names) for value in fields]
+    return fields
+
+
+def parse_fingerprint(manifest):
+    """Every field manifest.json would hold of a parsed project, but the time and id of the
+    invocation and, per node, the macros it calls: dbt records those for state comparison
+    (`state:modified.macros`), and which ones a node's Jinja reaches at parse time can
+    follow a var (a branch that only runs for a set value). Compiling looks macros up by
+    name in the whole project."""
+    fields = manifest.writable_manifest().to_dict()
+    fields.pop("metadata")
+    fields = _without(fields, {"created_at"})
+    for kind in ("nodes", "disabled", "unit_tests"):
+        for nodes in (fields.get(kind) or {}).values():
+            for node in nodes if isinstance(nodes, list) else [nodes]:
+                node.get("depends_on", {}).pop("macros", None)
+    return fields
+
+
 class ParsedProject:
     """The project as `dbt parse` left it, for `dbtRunner(manifest=...)`. A command changes
     the nodes it runs in place; `for_command` puts every node's RUN_STATE back to its
     value after the parse first, so each command starts from the parse's state, as one
     that parses the project itself does."""
 
-    def __init__(self, manifest):
+    def __init__(self, manifest, vars_text=""):
         self.manifest = manifest
+        self.vars_text = vars_text
+        self.checked_vars = {vars_text}
+        self._fingerprint = None
         self.saved = {unique_id: self._state(node) for unique_id, node in manifest.nodes.items()}
+
+    def fingerprint(self):
+        if self._fingerprint is None:
+            self._fingerprint = parse_fingerprint(self.for_command())
+        return self._fingerprint
 
     @staticmethod
     def _state(node):
@@ -170,11 +267,12 @@ class ParsedProject:
 class DbtBuilder:
     """Runs dbt in-process against the session's engine; one instance per test session.
 
-    Each dbt command gets the project as dbt parsed it for the same vars (one `dbt parse`
-    per set of vars, kept in memory; `dbtRunner(manifest=...)`), so it does not read and
-    check every file of the project again. What the parse fixes (the nodes, their configs,
-    sources' relations, tests) depends only on the project's files and the vars, which
-    do not change during a session; everything a run decides (the SQL of each model,
+    Each dbt command gets the project as dbt parsed it for the same vars, or for vars that
+    differ only in ones the parse does not depend on (PARSE_INDEPENDENT_VARS; one `dbt
+    parse` per parse_key, kept in memory; `dbtRunner(manifest=...)`), so it does not read
+    and check every file of the project again. What the parse fixes (the nodes, their
+    configs, sources' relations, tests) depends only on the project's files and those
+    vars, which do not change during a session; everything a run decides (the SQL of each model,
     `is_incremental()`, the queries macros run while compiling) is compiled again by
     every command. dbt writes no JSON artefacts (manifest.json, run_results.json) and
     no log file: the tests read results from the value dbt returns and its errors and
@@ -191,8 +289,9 @@ class DbtBuilder:
         self.engine = engine if engine is not None else get_engine(self.workdir)
         self._deps_done = False
         self._seeded = False
-        self._manifests = {}  # vars text -> ParsedProject, the least recently used first
+        self._manifests = {}  # parse_key -> ParsedProject, the least recently used first
         self.reuse_manifest = os.environ.get("ACTIVATION_DBT_REUSE_MANIFEST", "1") != "0"
+        self.check_parse = os.environ.get("ACTIVATION_DBT_PARSE_CHECK", "0") == "1"
         self.log_level_file = os.environ.get("ACTIVATION_DBT_LOG_LEVEL_FILE", "none")
         # One JSON line per dbt command (test, command, vars, seconds), for finding where a
         # suite's time goes.
@@ -214,17 +313,36 @@ class DbtBuilder:
         parses itself and reports the problem)."""
         from dbt.cli.main import dbtRunner
 
-        if vars_text not in self._manifests:
+        key = parse_key(vars_text)
+        kept = self._manifests.get(key)
+        if kept is None or (self.check_parse and vars_text not in kept.checked_vars):
             vars_args = ["--vars", vars_text] if vars_text else []
             result = dbtRunner().invoke(["parse", *common, "--no-write-json", "--quiet", *vars_args])
             if not result.success:
                 return None
-            self._keep(vars_text, ParsedProject(result.result))
-        self._manifests[vars_text] = self._manifests.pop(vars_text)  # now the most recently used
-        return self._manifests[vars_text].for_command()
+            if kept is None:
+                self._keep(vars_text, ParsedProject(result.result, vars_text))
+            else:
+                self._check_same_parse(kept, vars_text, result.result)
+        self._manifests[key] = self._manifests.pop(key)  # now the most recently used
+        return self._manifests[key].for_command()
+
+    @staticmethod
+    def _check_same_parse(kept, vars_text, manifest):
+        expected, actual = kept.fingerprint(), parse_fingerprint(manifest)
+        if actual != expected:
+            different = sorted(
+                f"{kind}: {name}" for kind in set(expected) | set(actual)
+                for name in set(expected.get(kind) or {}) | set(actual.get(kind) or {})
+                if (expected.get(kind) or {}).get(name) != (actual.get(kind) or {}).get(name))
+            raise AssertionError(
+                f"the project parsed with --vars {vars_text} differs from the one parsed with "
+                f"--vars {kept.vars_text}, which the harness would reuse for it (a var that "
+                f"PARSE_INDEPENDENT_VARS names changes the parse): {different[:10]}")
+        kept.checked_vars.add(vars_text)
 
     def _keep(self, vars_text, project):
-        self._manifests[vars_text] = project
+        self._manifests[parse_key(vars_text)] = project
         while len(self._manifests) > self.PROJECTS_KEPT:  # about 10 MB each
             del self._manifests[next(iter(self._manifests))]
 
@@ -257,15 +375,15 @@ class DbtBuilder:
                     "vars": hashlib.sha1(vars_text.encode()).hexdigest()[:12] if args[0] != "deps" else "",
                     "parse_seconds": round(parsed_in, 3),
                     "seconds": round(time.monotonic() - started, 3)}) + "\n")
-        if args[0] == "parse" and result.success and self.reuse_manifest and vars_text not in self._manifests:
-            self._keep(vars_text, ParsedProject(result.result))
+        if args[0] == "parse" and result.success and self.reuse_manifest and parse_key(vars_text) not in self._manifests:
+            self._keep(vars_text, ParsedProject(result.result, vars_text))
         return result
 
     def parsed_project(self, vars=None):
         """The ParsedProject kept for the base vars plus `vars` (None if no command used them)."""
         all_vars = dict(BASE_VARS)
         all_vars.update(vars or {})
-        return self._manifests.get(json.dumps(all_vars, sort_keys=True))
+        return self._manifests.get(parse_key(json.dumps(all_vars, sort_keys=True)))
 
     def deps(self):
         """Install the package into integration_tests/dbt_packages once. The folder is
