@@ -288,16 +288,13 @@ period_values as (
         'cast(pql_numerator as ' ~ double ~ ') / nullif(activated_users, 0)'),
 ] %}
 
-kpi_values as (
+kpi_definitions as (
 
-    {%- for kpi_name, numerator, denominator, value in kpi_formulas %}
+    {%- for kpi_name, label, direction in kpis %}
     select
-        period_start,
-        '{{ kpi_name }}' as kpi_name,
-        cast({{ numerator }} as {{ double }}) as numerator,
-        cast({{ denominator }} as {{ double }}) as denominator,
-        cast({{ value }} as {{ double }}) as kpi_value
-    from period_values
+        {{ activation_string_literal(kpi_name) }} as kpi_name,
+        {{ activation_string_literal(label) }} as kpi_label,
+        {{ activation_string_literal(direction) }} as direction
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -305,17 +302,26 @@ kpi_values as (
 
 ),
 
-kpi_definitions as (
+kpi_values as (
 
-    {%- for kpi_name, label, direction in kpis %}
+    {#- One row per period and KPI. The KPIs are picked from one pass over period_values
+        (a cross join and a case per column, not a union of one select per KPI, which
+        engines that inline CTEs, such as Spark, would evaluate once per KPI). #}
     select
-        '{{ kpi_name }}' as kpi_name,
-        '{{ label }}' as kpi_label,
-        '{{ direction }}' as direction
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+        period_values.period_start,
+        kpi_definitions.kpi_name,
+        kpi_definitions.kpi_label,
+        kpi_definitions.direction,
+        {%- for column, position in [('numerator', 1), ('denominator', 2), ('kpi_value', 3)] %}
+        case kpi_definitions.kpi_name
+            {%- for formula in kpi_formulas %}
+            when {{ activation_string_literal(formula[0]) }} then cast({{ formula[position] }} as {{ double }})
+            {%- endfor %}
+        end as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from period_values
+    cross join kpi_definitions
 
 ),
 
@@ -324,20 +330,18 @@ compared as (
     select
         kpi_values.period_start,
         kpi_values.kpi_name,
-        kpi_definitions.kpi_label,
+        kpi_values.kpi_label,
         kpi_values.kpi_value,
         kpi_values.numerator,
         kpi_values.denominator,
         targets.target_value,
-        kpi_definitions.direction,
+        kpi_values.direction,
         lag(kpi_values.kpi_value) over (
             partition by kpi_values.kpi_name
             order by kpi_values.period_start
         ) as previous_value
 
     from kpi_values
-    inner join kpi_definitions
-        on kpi_values.kpi_name = kpi_definitions.kpi_name
     left join targets
         on kpi_values.kpi_name = targets.kpi_name
 
