@@ -100,8 +100,10 @@ final as (
 
     select
         cast(score_name as {{ dbt.type_string() }}) as score_name,
-        cast('{{ "conversion_event" if conversion_event else "plan_tier" }}' as {{ dbt.type_string() }})
-            as conversion_basis,
+        cast(
+            {{ activation_string_literal("conversion_event" if conversion_event else "plan_tier") }}
+            as {{ dbt.type_string() }}
+        ) as conversion_basis,
         scoring_date,
         outcome_end_date,
         cast(scored_users as {{ dbt.type_bigint() }}) as scored_users,

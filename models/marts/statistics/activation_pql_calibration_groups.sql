@@ -39,7 +39,7 @@ band_definitions as (
     union all
 
     select
-        '{{ score_name }}' as score_name,
+        {{ activation_string_literal(score_name) }} as score_name,
         cast({{ loop.index }} as {{ dbt.type_int() }}) as group_rank,
         cast({{ activation_string_literal(band[label_field]) }} as {{ dbt.type_string() }}) as group_label,
         cast({{ band['min_score'] }} as {{ double }}) as threshold_score
@@ -57,9 +57,9 @@ user_bands as (
         case
             {%- for score_name, bands, label_field in band_sets %}
             {%- for band in bands | sort(attribute='min_score', reverse=true) %}
-            when score_name = '{{ score_name }}' and score >= {{ band['min_score'] }} then {{ loop.index }}
+            when score_name = {{ activation_string_literal(score_name) }} and score >= {{ band['min_score'] }} then {{ loop.index }}
             {%- endfor %}
-            when score_name = '{{ score_name }}' then {{ bands | length + 1 }}
+            when score_name = {{ activation_string_literal(score_name) }} then {{ bands | length + 1 }}
             {%- endfor %}
         end as group_rank
 
