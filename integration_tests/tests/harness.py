@@ -148,8 +148,9 @@ RUN_STATE = ("compiled", "compiled_code", "extra_ctes_injected", "extra_ctes", "
 # Vars the parsed project does not depend on: the package reads them only when a
 # command compiles SQL, never in what `dbt parse` fixes (which nodes are enabled, their
 # configs and dependencies, sources' relations, tests). A command whose vars differ from
-# those of a kept parse only in these, and in the value (not the presence) of
-# activation_as_of, runs on that parse; any other var, and any var not named here, gets a
+# those of a kept parse only in these, and in the value of a valid activation_as_of (not
+# whether one is set: an unset or invalid one makes int_activation__as_of read the events),
+# runs on that parse; any other var, and any var not named here, gets a
 # parse of its own. test_harness.py parses with every one of these changed and compares;
 # ACTIVATION_DBT_PARSE_CHECK=1 parses for every new set of vars anyway and fails when the
 # project differs from the one it would reuse.
