@@ -56,10 +56,11 @@ user_bands as (
         is_converted,
         case
             {%- for score_name, bands, label_field in band_sets %}
+            {%- set score_name_literal = activation_string_literal(score_name) %}
             {%- for band in bands | sort(attribute='min_score', reverse=true) %}
-            when score_name = {{ activation_string_literal(score_name) }} and score >= {{ band['min_score'] }} then {{ loop.index }}
+            when score_name = {{ score_name_literal }} and score >= {{ band['min_score'] }} then {{ loop.index }}
             {%- endfor %}
-            when score_name = {{ activation_string_literal(score_name) }} then {{ bands | length + 1 }}
+            when score_name = {{ score_name_literal }} then {{ bands | length + 1 }}
             {%- endfor %}
         end as group_rank
 
