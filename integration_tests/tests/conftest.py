@@ -119,3 +119,29 @@ def pytest_collection_modifyitems(config, items):
         group = xdist_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+GROUPING_PROBLEM = pytest.StashKey[str]()
+
+
+def pytest_collection_finish(session):
+    """On a pytest-xdist worker with `--dist loadgroup`, xdist has appended each test's
+    group to its node id (`...::test@group`): the controller schedules by that suffix.
+    pytest-xdist 3.8 writes it to an attribute pytest 9 no longer reads; every test is
+    then scheduled on its own and the builds above are made once per worker. Every test
+    then fails saying so (requirements.txt pins pytest below 9 for this)."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    for item in session.items:
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid:
+            session.config.stash[GROUPING_PROBLEM] = (
+                f"pytest-xdist did not apply the xdist_group of {item.nodeid} (`--dist loadgroup`), so "
+                f"tests that share builds would each make them again: use the pytest and pytest-xdist "
+                f"versions requirements.txt pins (`make env`), or run without -n")
+            return
+
+
+def pytest_runtest_setup(item):
+    problem = item.config.stash.get(GROUPING_PROBLEM, None)
+    if problem:
+        pytest.fail(problem, pytrace=False)
