@@ -55,14 +55,10 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # The whole suite on every engine: DuckDB in full, PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
 # examples and batch splits, since each of their builds costs several times more.
-# The lint and the 1M benchmark run side by side (each leaves a core idle part of the
-# time), then the BI tests; then the three engines run side by side: PostgreSQL's
+# After the lint and the 1M benchmark, the three engines run side by side: PostgreSQL's
 # tests wait on the server and Spark's on its JVM, so DuckDB's workers fill the cores
-# they leave idle. Each one's output is printed whole when it ends.
-test: env $(PROFILES_DIR)/profiles.yml
-	$(MAKE) --no-print-directory --output-sync=target -j2 lint bench-quick
-	$(MAKE) --no-print-directory test-bi
-	$(MAKE) --no-print-directory test-engines
+# they leave idle; each one's output is printed whole when it ends.
+test: lint bench-quick test-bi test-engines
 
 test-engines: env
 	$(MAKE) --no-print-directory --output-sync=target -j3 test-duckdb test-postgres test-spark
