@@ -127,7 +127,11 @@ PG_HYPOTHESIS_BI_EXAMPLES ?= 10
 PG_INCREMENTAL_SPLITS ?= 1
 PG_HYPOTHESIS_STATS_EXAMPLES ?= 3
 
-test-postgres: env postgres
+# The server is started in the recipe, not by a `postgres` prerequisite: under `-j3` that
+# prerequisite took a job slot, and make then left the PostgreSQL suite waiting until
+# the DuckDB or the Spark suite had ended.
+test-postgres: env
+	bash scripts/postgres.sh
 	cd integration_tests && ACTIVATION_ENGINE=postgres \
 		ACTIVATION_HYPOTHESIS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_EXAMPLES:-$(PG_HYPOTHESIS_EXAMPLES)} \
 		ACTIVATION_HYPOTHESIS_BI_EXAMPLES=$${ACTIVATION_HYPOTHESIS_BI_EXAMPLES:-$(PG_HYPOTHESIS_BI_EXAMPLES)} \
