@@ -55,10 +55,15 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # The whole suite on every engine: DuckDB in full, PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
 # examples and batch splits, since each of their builds costs several times more.
-# After the lint and the 1M benchmark, the three engines run side by side: PostgreSQL's
-# tests wait on the server and Spark's on its JVM, so DuckDB's workers fill the cores
-# they leave idle; each one's output is printed whole when it ends.
-test: lint bench-quick test-bi test-engines
+# All six jobs (lint, the 1M benchmark, the BI tests and the three engines' suites) start
+# together: each leaves a core idle part of the time (PostgreSQL's tests wait on the
+# server, Spark's on its JVM, the browser test on Chromium), and the others fill it.
+# Each job's output is printed whole when it ends. The server is started in
+# test-postgres's own recipe: a prerequisite here would take a job slot and could leave
+# a suite waiting for another to end.
+TEST_JOBS := lint bench-quick test-bi test-duckdb test-postgres test-spark
+test: env $(PROFILES_DIR)/profiles.yml
+	$(MAKE) --no-print-directory --output-sync=target -j$(words $(TEST_JOBS)) $(TEST_JOBS)
 
 test-engines: env
 	$(MAKE) --no-print-directory --output-sync=target -j3 test-duckdb test-postgres test-spark

@@ -63,7 +63,8 @@ class Browser:
             self.close()
             raise
 
-    def _devtools_port(self, timeout: float = 30) -> int:
+    # Generous: `make test` starts the browser while the engines' suites load both cores.
+    def _devtools_port(self, timeout: float = 120) -> int:
         marker = Path(self._profile) / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -72,7 +73,7 @@ class Browser:
             if marker.exists() and marker.read_text().strip():
                 return int(marker.read_text().split()[0])
             time.sleep(0.1)
-        raise BrowserError("chromium did not open its DevTools port")
+        raise BrowserError(f"chromium did not open its DevTools port within {timeout} s")
 
     def send(self, method: str, timeout: float = 60, **params) -> dict:
         message_id = next(self._ids)
