@@ -60,10 +60,11 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # server, Spark's on its JVM, the browser test on Chromium), and the others fill it.
 # Each job's output is printed whole when it ends. The server is started in
 # test-postgres's own recipe: a prerequisite here would take a job slot and could leave
-# a suite waiting for another to end.
+# a suite waiting for another to end; for the same reason Chromium is installed first
+# and the BI tests then run without their `chromium` prerequisite (BI_PREREQ empty).
 TEST_JOBS := lint bench-quick test-bi test-duckdb test-postgres test-spark
-test: env $(PROFILES_DIR)/profiles.yml
-	$(MAKE) --no-print-directory --output-sync=target -j$(words $(TEST_JOBS)) $(TEST_JOBS)
+test: env $(PROFILES_DIR)/profiles.yml chromium
+	$(MAKE) --no-print-directory --output-sync=target -j$(words $(TEST_JOBS)) BI_PREREQ= $(TEST_JOBS)
 
 test-engines: env
 	$(MAKE) --no-print-directory --output-sync=target -j3 test-duckdb test-postgres test-spark
@@ -98,7 +99,8 @@ test-duckdb-full: env
 # the marts, `dbt parse` with the optional modules off, and the dashboard's pages in Debian's
 # headless Chromium (installed by scripts/chromium.sh when missing). Screenshots and logs in
 # integration_tests/artifacts/bi (ACTIVATION_BI_ARTIFACTS).
-test-bi: env chromium
+BI_PREREQ ?= chromium
+test-bi: env $(BI_PREREQ)
 	cd integration_tests && $(PYTEST) tests_bi $(PYTEST_ARGS)
 
 chromium:
