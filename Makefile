@@ -55,16 +55,18 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # The whole suite on every engine: DuckDB in full, PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
 # examples and batch splits, since each of their builds costs several times more.
-# All six jobs (lint, the 1M benchmark, the BI tests and the three engines' suites) start
-# together: each leaves a core idle part of the time (PostgreSQL's tests wait on the
-# server, Spark's on its JVM, the browser test on Chromium), and the others fill it.
-# Each job's output is printed whole when it ends. The server is started in
-# test-postgres's own recipe: a prerequisite here would take a job slot and could leave
-# a suite waiting for another to end; for the same reason Chromium is installed first
-# and the BI tests then run without their `chromium` prerequisite (BI_PREREQ empty).
-TEST_JOBS := lint bench-quick test-bi test-duckdb test-postgres test-spark
+# The lint, the 1M benchmark and the BI tests run side by side (each leaves a core idle
+# part of the time); then the three engines run side by side: PostgreSQL's tests wait
+# on the server and Spark's on its JVM, so DuckDB's workers fill the cores they leave
+# idle. Starting all six together was slower (both cores are busy through the engines'
+# suites, and six jobs on two cores cost more than three). Each job's output is printed
+# whole when it ends. No job of a parallel make has a prerequisite with a recipe: it
+# would take a job slot and could leave a job waiting for another to end. So Chromium
+# is installed first and the BI tests run without that prerequisite (BI_PREREQ empty),
+# and test-postgres starts its server in its own recipe.
 test: env $(PROFILES_DIR)/profiles.yml chromium
-	$(MAKE) --no-print-directory --output-sync=target -j$(words $(TEST_JOBS)) BI_PREREQ= $(TEST_JOBS)
+	$(MAKE) --no-print-directory --output-sync=target -j3 BI_PREREQ= lint bench-quick test-bi
+	$(MAKE) --no-print-directory test-engines
 
 test-engines: env
 	$(MAKE) --no-print-directory --output-sync=target -j3 test-duckdb test-postgres test-spark
