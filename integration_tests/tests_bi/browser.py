@@ -63,7 +63,7 @@ class Browser:
             self.close()
             raise
 
-    # Generous: `make test` starts the browser while the engines' suites load both cores.
+    # Generous: in `make test` the lint and the benchmark load both cores meanwhile.
     def _devtools_port(self, timeout: float = 120) -> int:
         marker = Path(self._profile) / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
