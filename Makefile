@@ -7,12 +7,14 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 DBT := $(BIN)/dbt
 STAMP := $(VENV)/.installed
+DATABRICKS_VENV := .venv-databricks
+DATABRICKS_STAMP := $(DATABRICKS_VENV)/.installed
 PROFILES_DIR := .dbt
 DEMO_DB ?= demo/activation.duckdb
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help env demo dashboard metrics chromium test-bi test test-engines test-duckdb test-duckdb-full test-other-engines test-postgres test-spark test-spark-full postgres test-fast lint docs clean \
+.PHONY: help env env-databricks check-warehouses demo dashboard metrics chromium test-bi test test-engines test-duckdb test-duckdb-full test-other-engines test-postgres test-spark test-spark-full postgres test-fast lint docs clean \
 	bench bench-quick
 
 help:
@@ -29,6 +31,7 @@ help:
 	@echo "make metrics   - an example MetricFlow query (mf query) on the demo build"
 	@echo "make test-bi   - the semantic layer against the marts and the dashboard in headless Chromium"
 	@echo "make chromium  - install Debian's chromium (apt-get) if missing, for make test-bi"
+	@echo "make check-warehouses - compile for Snowflake, BigQuery, Redshift and Databricks offline, check the SQL with sqlglot"
 	@echo "make docs   - dbt docs generate for the demo build"
 	@echo "make bench  - benchmark at 1M, 10M and 100M events (hours; writes bench/results.md)"
 	@echo "make bench-quick - the benchmark at 1M events with output checks (a few minutes)"
@@ -41,6 +44,15 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# dbt-databricks pins its own dbt-core: a virtualenv of its own for the compile check.
+env-databricks: $(DATABRICKS_STAMP)
+
+$(DATABRICKS_STAMP): requirements-databricks.txt
+	test -x $(DATABRICKS_VENV)/bin/python || $(PYTHON) -m venv $(DATABRICKS_VENV)
+	$(DATABRICKS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DATABRICKS_VENV)/bin/python -m pip install --quiet -r requirements-databricks.txt
+	touch $(DATABRICKS_STAMP)
+
 $(PROFILES_DIR)/profiles.yml: profiles.example.yml
 	mkdir -p $(PROFILES_DIR)
 	cp profiles.example.yml $(PROFILES_DIR)/profiles.yml
@@ -52,11 +64,22 @@ lint: env $(PROFILES_DIR)/profiles.yml
 	ACTIVATION_DUCKDB_PATH=$(PROFILES_DIR)/lint.duckdb $(BIN)/sqlfluff lint models analyses --processes 2
 	$(BIN)/ruff check scripts integration_tests bench dashboard
 
+# Warehouses with no server here: `dbt parse` and `dbt compile` offline (as a first build
+# on an empty warehouse), every compiled file parsed by sqlglot in the warehouse's
+# dialect, no other engine's dispatched macro (scripts/check_warehouse_sql.py). The
+# semantic layer is on so its time spine compiles too.
+WAREHOUSE_VARS := {activation_semantic_layer_enabled: true}
+check-warehouses: env env-databricks
+	for adapter in snowflake bigquery redshift; do \
+		$(PY) scripts/check_warehouse_sql.py --adapter $$adapter --vars '$(WAREHOUSE_VARS)' || exit 1; \
+	done
+	$(DATABRICKS_VENV)/bin/python scripts/check_warehouse_sql.py --adapter databricks --vars '$(WAREHOUSE_VARS)'
+
 # The whole suite on every engine: DuckDB in full, PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
 # examples and batch splits, since each of their builds costs several times more.
-# The lint, the 1M benchmark and the BI tests run side by side (each leaves a core idle
-# part of the time); then the three engines run side by side: PostgreSQL's tests wait
+# The lint, the 1M benchmark, the BI tests and the warehouse compile checks run side by
+# side, three at a time (each leaves a core idle part of the time); then the three engines run side by side: PostgreSQL's tests wait
 # on the server and Spark's on its JVM, so DuckDB's workers fill the cores they leave
 # idle. Starting all six together was slower (both cores are busy through the engines'
 # suites, and six jobs on two cores cost more than three). Each job's output is printed
@@ -64,8 +87,8 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # would take a job slot and could leave a job waiting for another to end. So Chromium
 # is installed first and the BI tests run without that prerequisite (BI_PREREQ empty),
 # and test-postgres starts its server in its own recipe.
-test: env $(PROFILES_DIR)/profiles.yml chromium
-	$(MAKE) --no-print-directory --output-sync=target -j3 BI_PREREQ= lint bench-quick test-bi
+test: env env-databricks $(PROFILES_DIR)/profiles.yml chromium
+	$(MAKE) --no-print-directory --output-sync=target -j3 BI_PREREQ= lint bench-quick test-bi check-warehouses
 	$(MAKE) --no-print-directory test-engines
 
 test-engines: env

@@ -6,6 +6,17 @@
     {%- set text_value = "cast(" ~ expr ~ " as " ~ dbt.type_string() ~ ")" -%}
     case
         when ascii({{ text_value }}) > 32 and ascii(right({{ text_value }}, 1)) > 32 then {{ text_value }}
-        else nullif(trim(both ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) from {{ text_value }}), '')
+        else nullif({{ activation_trim_characters(text_value, "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)") }}, '')
     end
+{%- endmacro %}
+
+
+{#- `expr` with every leading and trailing character found in `characters_sql` (a SQL
+    text expression) removed. -#}
+{% macro activation_trim_characters(expr, characters_sql) -%}
+    {{ return(adapter.dispatch('activation_trim_characters', 'milestone_activation')(expr, characters_sql)) }}
+{%- endmacro %}
+
+{% macro default__activation_trim_characters(expr, characters_sql) -%}
+    trim(both {{ characters_sql }} from {{ expr }})
 {%- endmacro %}

@@ -62,3 +62,19 @@
     {%- set found = run_query("select count(*) from pg_catalog.pg_collation where collname = 'und-x-icu'") -%}
     {{ return(found.columns[0].values()[0] | int > 0) }}
 {%- endmacro %}
+
+
+{#- The generated ranges of letters, marks and numbers (activation_unicode_name_characters)
+    as the characters themselves, for engines whose regular expressions have neither
+    `\p{..}` classes nor `\u` escapes: the body of a bracket expression. -#}
+{% macro activation_unicode_name_characters_as_text() -%}
+    {%- set characters = [] -%}
+    {%- for code in modules.re.findall('[uU]([0-9a-fA-F]{4,8})|(-)', activation_unicode_name_characters()) -%}
+        {%- if code[1] == '-' -%}
+            {%- do characters.append('-') -%}
+        {%- else -%}
+            {%- do characters.append('%c' | format(code[0] | int(base=16))) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(characters | join('')) }}
+{%- endmacro %}

@@ -71,7 +71,7 @@
     end
 {%- endmacro %}
 
-{% macro spark__activation_parse_timestamp(expr) -%}
+{% macro spark__activation_parse_timestamp(expr, cast_function='cast') -%}
     {#- Same layout check as DuckDB's. `rlike` would accept a line break after the match,
         so the anchored match must equal the whole text. The parts are rebuilt as
         `YYYY-MM-DD HH:MM:SS[.ffffff]+00:00` and cast, independent of the session time
@@ -91,7 +91,7 @@
             ) = {{ text_value }}
             and left({{ text_value }}, 4) != '0000'
             then timestamp_micros(
-                unix_micros(cast(
+                unix_micros({{ cast_function }}(
                     concat(
                         left({{ text_value }}, 10),
                         ' ',
@@ -152,10 +152,10 @@
         {%- set pattern = '^-?[0-9]{1,15}([.][0-9]{1,3})?$' -%}
         {%- set micros = 'cast(' ~ text_value ~ ' as decimal(38, 3)) * 1000' -%}
     {%- endif -%}
-    {{ return(adapter.dispatch('activation_parse_epoch', 'milestone_activation')(text_value, pattern, micros)) }}
+    {{ return(adapter.dispatch('activation_parse_epoch', 'milestone_activation')(text_value, pattern, micros, unit)) }}
 {%- endmacro %}
 
-{% macro default__activation_parse_epoch(text_value, pattern, micros) -%}
+{% macro default__activation_parse_epoch(text_value, pattern, micros, unit) -%}
     {#- try_cast: the cast must not fail on a row the pattern refuses, whatever order
         the engine evaluates the conditions in. -#}
     {%- set safe_micros = 'try_' ~ micros -%}
@@ -166,7 +166,7 @@
     end
 {%- endmacro %}
 
-{% macro postgres__activation_parse_epoch(text_value, pattern, micros) -%}
+{% macro postgres__activation_parse_epoch(text_value, pattern, micros, unit) -%}
     {#- Nested: nothing is cast before the pattern holds. Whole seconds and the
         microseconds are added apart, each exact. -#}
     case
@@ -180,10 +180,14 @@
     end
 {%- endmacro %}
 
-{% macro spark__activation_parse_epoch(text_value, pattern, micros) -%}
+{% macro spark__activation_parse_epoch(text_value, pattern, micros, unit) -%}
+    {#- Nested: nothing is cast before the pattern holds (with ANSI mode on, as on
+        Databricks SQL, a failed cast would fail the query). -#}
     case
         when {{ text_value }} rlike '{{ pattern | replace('$', '\\\\z') }}'
-            and {{ micros }} between -62135596800000000 and 253402300799999999
-            then timestamp_micros(cast({{ micros }} as bigint))
+            then case
+                when {{ micros }} between -62135596800000000 and 253402300799999999
+                    then timestamp_micros(cast({{ micros }} as bigint))
+            end
     end
 {%- endmacro %}

@@ -35,15 +35,15 @@
     end
 {%- endmacro %}
 
-{% macro spark__activation_try_cast_integer(expr) -%}
+{% macro spark__activation_try_cast_integer(expr, cast_function='cast') -%}
     {#- Spark's cast to double also reads `3d` / `3f` (Java suffixes) and saturates out
         of range instead of failing, so the text is checked to be a plain decimal number
         and the value to fit an integer, as DuckDB's try_cast does. -#}
     case
         when
             regexp_extract(trim({{ expr }}), '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?', 0) = trim({{ expr }})
-            and cast(trim({{ expr }}) as double) = floor(cast(trim({{ expr }}) as double))
-            and cast(trim({{ expr }}) as double) between -2147483648 and 2147483647
-            then cast(cast(trim({{ expr }}) as double) as int)
+            and {{ cast_function }}(trim({{ expr }}) as double) = floor({{ cast_function }}(trim({{ expr }}) as double))
+            and {{ cast_function }}(trim({{ expr }}) as double) between -2147483648 and 2147483647
+            then cast({{ cast_function }}(trim({{ expr }}) as double) as int)
     end
 {%- endmacro %}

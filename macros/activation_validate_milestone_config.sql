@@ -16,13 +16,13 @@
     {#- The weight is read as text and, when finite, as a number: NaN and infinities
         would not survive the trip into Jinja as numbers (NaN cannot be compared).
         `w - w = 0` is false for NaN and for both infinities on every engine. -#}
-    {%- set milestone_rows = run_query(
+    {%- set milestone_rows = activation_query_rows(
         "select milestone_id, milestone_level,"
         ~ " case when milestone_weight - milestone_weight = 0 then milestone_weight end as milestone_weight,"
         ~ " cast(milestone_weight as " ~ dbt.type_string() ~ ") as milestone_weight_text,"
         ~ " timeframe, timeframe_days, triggered_by_event, requires_milestone_id from " ~ milestones_relation
         ~ " order by milestone_id"
-    ).rows -%}
+    ) -%}
     {#- Bounds. A timeframe is stored in seconds as a 32-bit integer on every engine;
         3650 days (ten years, 315,360,000 s) leaves a margin of almost 7x below its
         limit (about 24,855 days) and is far longer than any activation window. -#}
@@ -31,10 +31,10 @@
     {%- set max_level = 1000 -%}
     {%- set timeframe_bound = "the supported maximum is " ~ max_timeframe_days ~ " days (" ~ max_timeframe_hours
         ~ "h, ten years), which keeps the timeframe in seconds inside a 32-bit integer" -%}
-    {%- set requirement_rows = run_query(
+    {%- set requirement_rows = activation_query_rows(
         "select milestone_id, path_id, event_name, min_count, property_key, property_value from "
         ~ requirements_relation ~ " order by milestone_id, path_id, event_name"
-    ).rows -%}
+    ) -%}
 
     {%- set problems = [] -%}
     {%- set gates = {} -%}
@@ -147,4 +147,21 @@
             ~ unique_problems | join("\n  - ")
         ) }}
     {%- endif -%}
+{% endmacro %}
+
+
+{#- The rows of a query as dicts keyed by lower-case column names: Snowflake returns
+    unquoted names in upper case. -#}
+{% macro activation_query_rows(sql) %}
+    {%- set result = run_query(sql) -%}
+    {%- set names = result.column_names | map('lower') | list -%}
+    {%- set rows = [] -%}
+    {%- for row in result.rows -%}
+        {%- set values = {} -%}
+        {%- for name in names -%}
+            {%- do values.update({name: row[loop.index0]}) -%}
+        {%- endfor -%}
+        {%- do rows.append(values) -%}
+    {%- endfor -%}
+    {{ return(rows) }}
 {% endmacro %}
