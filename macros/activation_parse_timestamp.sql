@@ -58,13 +58,7 @@
     case
         when {{ text_value }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?$'
             then case
-                when {{ year }} >= 1
-                    and {{ day }} <= case
-                        when {{ month }} = 2 and {{ year }} % 4 = 0 and ({{ year }} % 100 <> 0 or {{ year }} % 400 = 0) then 29
-                        when {{ month }} = 2 then 28
-                        when {{ month }} in (4, 6, 9, 11) then 30
-                        else 31
-                    end
+                when {{ year }} >= 1 and {{ activation_day_fits_month(year, month, day) }}
                     then cast({{ local_text }} as timestamp)
                         - interval '1 minute' * ({{ activation_offset_minutes(offset_digits) }})
             end
@@ -189,5 +183,17 @@
                 when {{ micros }} between -62135596800000000 and 253402300799999999
                     then timestamp_micros(cast({{ micros }} as bigint))
             end
+    end
+{%- endmacro %}
+
+
+{#- True when `day` exists in `month` of `year` (integer SQL expressions; leap years
+    included): for engines that cannot try a cast (PostgreSQL, Redshift). -#}
+{% macro activation_day_fits_month(year, month, day) -%}
+    {{ day }} <= case
+        when {{ month }} = 2 and {{ year }} % 4 = 0 and ({{ year }} % 100 <> 0 or {{ year }} % 400 = 0) then 29
+        when {{ month }} = 2 then 28
+        when {{ month }} in (4, 6, 9, 11) then 30
+        else 31
     end
 {%- endmacro %}

@@ -15,10 +15,23 @@
 {%- endmacro %}
 
 {% macro spark__activation_string_literal(text) -%}
+    {{ activation_escaped_string_literal(text) }}
+{%- endmacro %}
+
+{#- `text` as a string constant for engines whose constants read backslash escapes
+    (Spark, Databricks, Snowflake, BigQuery, Redshift): backslashes doubled, the single
+    quote written as `quote` (`\'`, or `''` on Redshift), and line breaks as `\n` and
+    `\r` when `line_breaks` (a BigQuery constant cannot hold a raw one); null when
+    `text` is none. -#}
+{% macro activation_escaped_string_literal(text, quote="\\'", line_breaks=false) -%}
     {%- if text is none -%}
     null
     {%- else -%}
-    '{{ text | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
+    {%- set escaped = text | string | replace("\\", "\\\\") | replace("'", quote) -%}
+    {%- if line_breaks -%}
+        {%- set escaped = escaped | replace("\n", "\\n") | replace("\r", "\\r") -%}
+    {%- endif -%}
+    '{{ escaped }}'
     {%- endif -%}
 {%- endmacro %}
 

@@ -4,12 +4,7 @@
     are TIMESTAMP (UTC instants). Compile-checked only (README, "Engines"). -#}
 
 {% macro bigquery__activation_string_literal(text) -%}
-    {#- Backslash, quote and line breaks escaped with a backslash. -#}
-    {%- if text is none -%}
-    null
-    {%- else -%}
-    '{{ text | string | replace("\\", "\\\\") | replace("'", "\\'") | replace("\n", "\\n") | replace("\r", "\\r") }}'
-    {%- endif -%}
+    {{ activation_escaped_string_literal(text, line_breaks=true) }}
 {%- endmacro %}
 
 {% macro bigquery__activation_trim_characters(expr, characters_sql) -%}

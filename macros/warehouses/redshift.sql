@@ -8,11 +8,7 @@
 
 {% macro redshift__activation_string_literal(text) -%}
     {#- Quotes doubled, and backslashes too (as Redshift's QUOTE_LITERAL does). -#}
-    {%- if text is none -%}
-    null
-    {%- else -%}
-    '{{ text | string | replace("\\", "\\\\") | replace("'", "''") }}'
-    {%- endif -%}
+    {{ activation_escaped_string_literal(text, quote="''") }}
 {%- endmacro %}
 
 {% macro redshift__activation_full_match(expr, pattern) -%}
@@ -58,13 +54,7 @@
     case
         when {{ text_value }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?([+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?|Z)?)?$'
             then case
-                when {{ year }} >= 1
-                    and {{ day }} <= case
-                        when {{ month }} = 2 and {{ year }} % 4 = 0 and ({{ year }} % 100 <> 0 or {{ year }} % 400 = 0) then 29
-                        when {{ month }} = 2 then 28
-                        when {{ month }} in (4, 6, 9, 11) then 30
-                        else 31
-                    end
+                when {{ year }} >= 1 and {{ activation_day_fits_month(year, month, day) }}
                     then dateadd(minute, -({{ activation_offset_minutes(offset_digits) }}), cast({{ local_text }} as timestamp))
             end
     end

@@ -6,13 +6,8 @@
     "Engines"). -#}
 
 {% macro snowflake__activation_string_literal(text) -%}
-    {#- Backslash is an escape character in Snowflake string constants: escape it and
-        the quote with a backslash. -#}
-    {%- if text is none -%}
-    null
-    {%- else -%}
-    '{{ text | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
-    {%- endif -%}
+    {#- Backslash is an escape character in Snowflake string constants. -#}
+    {{ activation_escaped_string_literal(text) }}
 {%- endmacro %}
 
 {% macro snowflake__activation_trim_characters(expr, characters_sql) -%}
