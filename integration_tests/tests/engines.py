@@ -3,7 +3,8 @@
 The harness (harness.py) talks to the database only through an `Engine`: it writes
 the raw tables, runs dbt with the engine's target and environment, and reads the
 marts back as plain Python values. `get_engine` picks the engine from the environment
-variable ACTIVATION_ENGINE: `duckdb` (default), `postgres` or `spark`.
+variable ACTIVATION_ENGINE: `duckdb` (default), `postgres`, `spark` or `snowflake`
+(the Snowflake emulator, engine_snowflake.py).
 
 Every engine builds with the dbt target schema `main`: marts land in `main_activation`,
 staging in `main_activation_staging`, seeds in `main_activation_config` and the raw
@@ -323,7 +324,7 @@ class PostgresEngine(Engine):
 
 # --------------------------------------------------------------------------- choice
 
-ENGINES = ("duckdb", "postgres", "spark")
+ENGINES = ("duckdb", "postgres", "spark", "snowflake")
 
 
 def get_engine_name() -> str:
@@ -343,4 +344,8 @@ def get_engine(workdir) -> Engine:
         from engine_spark import SparkEngine
 
         return SparkEngine(workdir)
+    if name == "snowflake":
+        from engine_snowflake import SnowflakeEngine
+
+        return SnowflakeEngine(workdir)
     raise EngineUnavailable(f"ACTIVATION_ENGINE={name!r} is not one of {', '.join(ENGINES)}")
