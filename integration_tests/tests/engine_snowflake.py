@@ -18,7 +18,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from engines import Engine, EngineUnavailable, normalise_row
+from engines import BUILT_SCHEMAS, Engine, EngineUnavailable, normalise_row
 
 # duckdb-style type names of the harness's raw tables -> Snowflake types
 SNOWFLAKE_TYPES = {"varchar": "varchar", "integer": "integer", "double": "double", "boolean": "boolean",
@@ -122,8 +122,6 @@ class SnowflakeEngine(Engine):
         return sorted(row["table_name"].lower() for row in rows)
 
     def reset(self):
-        from engines import BUILT_SCHEMAS
-
         for schema in BUILT_SCHEMAS:
             self._execute(f"drop schema if exists {schema} cascade")
 
