@@ -138,3 +138,101 @@
         ) as {{ dbt.type_bigint() }})
     end
 {%- endmacro %}
+
+{#- The 95% Wilson score interval of the proportion successes / trials (statsmodels
+    `proportion_confint(method='wilson')`) as two select-list items,
+    `<rate_name>_ci_lower` and `<rate_name>_ci_upper`, clamped to [0, 1]; null when trials
+    is 0 or null or successes is null. Pass column names: both arguments are repeated
+    inside the expressions. `data_type`: cast both bounds to it (default: no cast). -#}
+{% macro activation_wilson_interval(successes, trials, rate_name, data_type=none) -%}
+    {%- set z = 1.959963984540054 -%}
+    {%- set double = milestone_activation.activation_type_double() -%}
+    {%- set n = 'cast((' ~ trials ~ ') as ' ~ double ~ ')' -%}
+    {%- set p = '(cast((' ~ successes ~ ') as ' ~ double ~ ') / ' ~ n ~ ')' -%}
+    {%- for side, sign, clamp in [('lower', '-', 'greatest(0.0, '), ('upper', '+', 'least(1.0, ')] %}
+        {%- if data_type %}cast({% endif %}case
+            when ({{ trials }}) > 0 and ({{ successes }}) is not null
+                then {{ clamp }}(
+                    {{ p }} + {{ z * z / 2 }} / {{ n }}
+                    {{ sign }} {{ z }} * sqrt({{ p }} * (1.0 - {{ p }}) / {{ n }} + {{ z * z / 4 }} / ({{ n }} * {{ n }}))
+                ) / (1.0 + {{ z * z }} / {{ n }}))
+        end{% if data_type %} as {{ data_type }}){% endif %} as {{ rate_name }}_ci_{{ side }}
+        {%- if not loop.last %},
+        {% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- CTE definitions (no leading `with`, no trailing comma) adding Benjamini-Hochberg
+    q-values (statsmodels `multipletests(method='fdr_bh')`) to the rows of `input_cte`:
+    every non-null p-value of the `p_value_columns`, over all rows, is one family.
+    Sorted ascending, the i-th of m p-values gets q = min over j >= i of m * p_j / j,
+    capped at 1 (ties get the same q whatever their order). The output CTE
+    `<input_cte>__q_values` holds the key columns and one column per name in
+    `q_value_columns` (null where the p-value is null); join it on the keys, which
+    must be unique and not null. -#}
+{% macro activation_bh_q_values(input_cte, key_columns, p_value_columns, q_value_columns) -%}
+    {%- if p_value_columns | length != q_value_columns | length -%}
+        {{ exceptions.raise_compiler_error("activation_bh_q_values: give one q-value column name per p-value column") }}
+    {%- endif -%}
+    {%- set keys = key_columns | join(', ') -%}
+{{ input_cte }}__p_values as (
+
+    {%- for column in p_value_columns %}
+    select
+        {{ keys }},
+        {{ loop.index }} as p_value_column,
+        {{ column }} as p_value
+
+    from {{ input_cte }}
+    where {{ column }} is not null
+    {%- if not loop.last %}
+
+    union all
+    {% endif %}
+    {%- endfor %}
+
+),
+
+{{ input_cte }}__p_ranks as (
+
+    select
+        {{ keys }},
+        p_value_column,
+        p_value,
+        row_number() over (order by p_value, p_value_column, {{ keys }}) as p_rank,
+        count(*) over () as p_count
+
+    from {{ input_cte }}__p_values
+
+),
+
+{{ input_cte }}__adjusted as (
+
+    select
+        {{ keys }},
+        p_value_column,
+        least(
+            1.0,
+            min(p_count * p_value / p_rank) over (
+                order by p_rank desc
+                rows between unbounded preceding and current row
+            )
+        ) as q_value
+
+    from {{ input_cte }}__p_ranks
+
+),
+
+{{ input_cte }}__q_values as (
+
+    select
+        {{ keys }},
+        {%- for name in q_value_columns %}
+        max(case when p_value_column = {{ loop.index }} then q_value end) as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from {{ input_cte }}__adjusted
+    group by {{ keys }}
+
+)
+{%- endmacro %}

@@ -1,10 +1,15 @@
 """Reference implementation of the BI marts (SPEC sections 5-6, BI marts contract).
 
 Pure standard-library Python built on the per-user reference
-(``activation_reference.compute``). ``compute_bi`` takes the same raw tables and vars
-as ``compute`` and returns a dict of lists of row dicts keyed by mart name without the
-``activation_`` prefix. Staged events (invites, activity, the conversion event) come
-from the raw rows through the per-user reference's own quarantine and dedup functions.
+(``activation_reference.compute``), but for one statsmodels call: every rate that is a
+share of counted users (not ``invite_acceptance_rate``) has ``<rate>_ci_lower`` /
+``<rate>_ci_upper`` beside it (``value_ci_lower`` / ``value_ci_upper`` on the rate
+KPIs), the 95% Wilson score interval of ``proportion_confint`` on the rate's numerator
+and denominator (``wilson_interval``), clamped to [0, 1] and null when the rate is.
+``compute_bi`` takes the same raw tables and vars as ``compute`` and returns a dict of
+lists of row dicts keyed by mart name without the ``activation_`` prefix. Staged events
+(invites, activity, the conversion event) come from the raw rows through the per-user
+reference's own quarantine and dedup functions.
 
 Readings chosen where the contract is silent:
 
@@ -82,7 +87,15 @@ try:  # imported as package ``reference`` (tests) or as a plain module
 except ImportError:  # pragma: no cover
     import activation_reference as ar
 
-__all__ = ["BI_DEFAULT_VARS", "DEFAULT_KPI_TARGETS", "DEFAULT_PQL_BANDS", "KPI_NAMES", "compute_bi"]
+__all__ = [
+    "BI_DEFAULT_VARS",
+    "DEFAULT_KPI_TARGETS",
+    "DEFAULT_PQL_BANDS",
+    "KPI_NAMES",
+    "RATE_KPIS",
+    "compute_bi",
+    "wilson_interval",
+]
 
 DEFAULT_PQL_BANDS = [
     {"band": "nurture", "min_score": 0, "action": "automated nurture"},
@@ -130,6 +143,12 @@ KPI_NAMES = [
     ("pql_conversion_rate", "PQL rate of activated users", "higher_is_better"),
 ]
 
+# KPIs whose value is numerator / denominator of counted users: they get a Wilson interval.
+RATE_KPIS = frozenset({
+    "activation_rate", "milestone_completion_rate", "conversion_rate_activated", "retention_d7",
+    "retention_d30", "pql_conversion_rate",
+})
+
 WINDOWS = [("timeframe", None), ("d0", 86400), ("d7", 604800), ("d30", 2592000)]
 RETENTION_WINDOWS = (7, 30)
 SCORE_TOLERANCE = 1e-9
@@ -142,6 +161,17 @@ def _ratio(numerator, denominator):
     if numerator is None or not denominator:
         return None
     return numerator / denominator
+
+
+def wilson_interval(count, nobs):
+    """(lower, upper) of the 95% Wilson score interval of ``count`` of ``nobs`` from
+    statsmodels, clamped to [0, 1]; (None, None) when either is null or ``nobs`` is 0."""
+    if count is None or not nobs:
+        return None, None
+    from statsmodels.stats.proportion import proportion_confint
+
+    lower, upper = proportion_confint(count, nobs, alpha=0.05, method="wilson")
+    return max(0.0, float(lower)), min(1.0, float(upper))
 
 
 def _median(values):
@@ -342,6 +372,7 @@ def _cohort_completion(ctx):
                     u for u in eligible
                     if _le(ctx["reach"][u["user_id"]][mid]["reached_at"], u["created_at"] + limit)
                 ]
+                lower, upper = wilson_interval(len(completed), len(eligible))
                 out.append({
                     "cohort_date": cohort,
                     "milestone_id": mid,
@@ -352,6 +383,8 @@ def _cohort_completion(ctx):
                     "eligible_users": len(eligible),
                     "completed_users": len(completed),
                     "completion_rate": _ratio(len(completed), len(eligible)),
+                    "completion_rate_ci_lower": lower,
+                    "completion_rate_ci_upper": upper,
                     "is_mature": len(eligible) == len(members),
                     "as_of": as_of,
                 })
@@ -398,6 +431,8 @@ def _funnel(ctx):
                 at = _within(ctx, user["user_id"], mid)
                 start = user["created_at"] if index == 0 else _within(ctx, user["user_id"], ctx["steps"][index - 1])
                 hours.append((at - start).total_seconds() / 3600.0)
+            drop_lower, drop_upper = wilson_interval(entered - len(completers), entered)
+            start_lower, start_upper = wilson_interval(len(completers), len(eligible))
             out.append({
                 "cohort_date": cohort,
                 "breakdown_dimension": dimension,
@@ -411,7 +446,11 @@ def _funnel(ctx):
                 "entered_users": entered,
                 "completed_users": len(completers),
                 "drop_off_rate": _ratio(entered - len(completers), entered),
+                "drop_off_rate_ci_lower": drop_lower,
+                "drop_off_rate_ci_upper": drop_upper,
                 "conversion_from_start": _ratio(len(completers), len(eligible)),
+                "conversion_from_start_ci_lower": start_lower,
+                "conversion_from_start_ci_upper": start_upper,
                 "median_hours_from_previous_step": _median(hours),
                 "mean_hours_from_previous_step": _mean(hours),
                 "as_of": ctx["as_of"],
@@ -470,6 +509,7 @@ def _retention(ctx):
     for cohort, members in _group(activated, lambda u: _truncate(u["activated_at"].date(), ctx["grain"])).items():
         for days in RETENTION_WINDOWS:
             eligible, retained = _retention_counts(ctx, members, days)
+            lower, upper = wilson_interval(retained, eligible)
             out.append({
                 "activation_cohort_date": cohort,
                 "window_days": days,
@@ -477,6 +517,8 @@ def _retention(ctx):
                 "eligible_users": eligible,
                 "retained_users": retained,
                 "retention_rate": _ratio(retained, eligible),
+                "retention_rate_ci_lower": lower,
+                "retention_rate_ci_upper": upper,
                 "is_mature": eligible == len(members),
                 "as_of": ctx["as_of"],
             })
@@ -516,12 +558,18 @@ def _conversion_by_milestone(ctx):
     out, total = [], len(ctx["users"])
     for level, members in _group(ctx["users"], lambda u: u["highest_level_reached"] or 0).items():
         converted = sum(1 for u in members if ctx["converted"][u["user_id"]])
+        conversion_lower, conversion_upper = wilson_interval(converted, len(members))
+        share_lower, share_upper = wilson_interval(len(members), total)
         out.append({
             "highest_level_reached": level,
             "users": len(members),
             "converted_users": converted,
             "conversion_rate": _ratio(converted, len(members)),
+            "conversion_rate_ci_lower": conversion_lower,
+            "conversion_rate_ci_upper": conversion_upper,
             "share_of_users": _ratio(len(members), total),
+            "share_of_users_ci_lower": share_lower,
+            "share_of_users_ci_upper": share_upper,
             "as_of": ctx["as_of"],
         })
     return out
@@ -764,11 +812,14 @@ def _kpis(ctx):
             prior = previous.get(name)
             change = None if value is None or prior is None else value - prior
             target = targets.get(name)
+            lower, upper = wilson_interval(numerator, denominator) if name in RATE_KPIS else (None, None)
             out.append({
                 "period_start": period,
                 "kpi_name": name,
                 "kpi_label": label,
                 "value": value,
+                "value_ci_lower": lower,
+                "value_ci_upper": upper,
                 "numerator": numerator,
                 "denominator": denominator,
                 "target_value": target,

@@ -6,9 +6,15 @@ Built on the per-user and BI references (``activation_reference.compute`` throug
 conversion, activity, the rolling PQL score) are computed there in plain Python from
 the raw rows, and the statistics themselves are library calls on those tables:
 ``scipy.stats.chi2_contingency(table, correction=False)`` for every chi-square test
-and ``sklearn.metrics.roc_auc_score`` for the ROC AUC. Degenerate cases are caught
-before the library is called and give null statistics with the mart's
-``null_reason``.
+and ``sklearn.metrics.roc_auc_score`` for the ROC AUC; each completion, conversion
+and retention rate and each share has its 95% Wilson score interval beside it
+(``<rate>_ci_lower`` / ``<rate>_ci_upper``: statsmodels' ``proportion_confint`` through
+``bi_reference.wilson_interval``, clamped to [0, 1], null when the rate is).
+Each p-value has its Benjamini–Hochberg q-value beside it, statsmodels'
+``multipletests(method='fdr_bh')`` over the family of every non-null p-value of its
+mart (``bh_q_values``; both p-values of ``milestone_impact`` form one family).
+Degenerate cases are caught before the library is called and give null statistics
+with the mart's ``null_reason``.
 
 ``compute_stats`` takes the same raw tables and vars as ``compute`` / ``compute_bi``
 and returns a dict of lists of row dicts keyed by mart name without the
@@ -51,6 +57,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "STATS_DEFAULT_VARS",
+    "bh_q_values",
     "chi_square_test",
     "compute_stats",
     "milestone_impact",
@@ -86,6 +93,26 @@ def chi_square_test(table):
     independence on a contingency table, without Yates' continuity correction."""
     statistic, p_value, dof, _ = chi2_contingency(np.asarray(table, dtype=float), correction=False)
     return float(statistic), int(dof), float(p_value)
+
+
+def bh_q_values(rows, p_columns, q_columns):
+    """Sets ``q_columns[i]`` of every row to the Benjamini–Hochberg q-value of its
+    ``p_columns[i]`` (statsmodels' ``multipletests(method='fdr_bh')``), the family being
+    every non-null p-value of those columns over all ``rows``; null p-values are left out
+    and get a null q-value. Returns ``rows``."""
+    family = []
+    for row in rows:
+        for p_column, q_column in zip(p_columns, q_columns):
+            row[q_column] = None
+            if row[p_column] is not None:
+                family.append((row, q_column, row[p_column]))
+    if family:
+        from statsmodels.stats.multitest import multipletests
+
+        adjusted = multipletests([p for _, _, p in family], method="fdr_bh")[1]
+        for (row, q_column, _), q_value in zip(family, adjusted):
+            row[q_column] = float(q_value)
+    return rows
 
 
 def _resolve_stats_vars(vars):
@@ -171,6 +198,7 @@ def segment_comparison(ctx):
                 expected = None
                 if is_included and statistic is not None:
                     expected = eligible * completed_included / eligible_included
+                lower, upper = bi.wilson_interval(completed, eligible)
                 comparison.append({
                     "milestone_id": mid,
                     "segment_dimension": dimension,
@@ -179,6 +207,8 @@ def segment_comparison(ctx):
                     "completed_users": completed,
                     "not_completed_users": eligible - completed,
                     "completion_rate": _ratio(completed, eligible),
+                    "completion_rate_ci_lower": lower,
+                    "completion_rate_ci_upper": upper,
                     "is_included": is_included,
                     "expected_completed_users": expected,
                 })
@@ -198,6 +228,8 @@ def _two_group_outcome(pairs, prefix):
     not_reached_yes = sum(1 for r, o in pairs if not r and o)
     reached_rate = _ratio(reached_yes, reached)
     not_reached_rate = _ratio(not_reached_yes, not_reached)
+    reached_lower, reached_upper = bi.wilson_interval(reached_yes, reached)
+    not_reached_lower, not_reached_upper = bi.wilson_interval(not_reached_yes, not_reached)
     lift_abs = None if reached_rate is None or not_reached_rate is None else reached_rate - not_reached_rate
     lift_rel = _ratio(lift_abs, not_reached_rate) if lift_abs is not None else None
     total_yes = reached_yes + not_reached_yes
@@ -217,7 +249,11 @@ def _two_group_outcome(pairs, prefix):
         "reached_yes": reached_yes,
         "not_reached_yes": not_reached_yes,
         f"reached_{prefix}_rate": reached_rate,
+        f"reached_{prefix}_rate_ci_lower": reached_lower,
+        f"reached_{prefix}_rate_ci_upper": reached_upper,
         f"not_reached_{prefix}_rate": not_reached_rate,
+        f"not_reached_{prefix}_rate_ci_lower": not_reached_lower,
+        f"not_reached_{prefix}_rate_ci_upper": not_reached_upper,
         f"{prefix}_lift_abs": lift_abs,
         f"{prefix}_lift_rel": lift_rel,
         f"{prefix}_chi_square": statistic,
@@ -257,7 +293,11 @@ def milestone_impact(ctx):
             "reached_converted_users": conversion["reached_yes"],
             "not_reached_converted_users": conversion["not_reached_yes"],
             "reached_conversion_rate": conversion["reached_conversion_rate"],
+            "reached_conversion_rate_ci_lower": conversion["reached_conversion_rate_ci_lower"],
+            "reached_conversion_rate_ci_upper": conversion["reached_conversion_rate_ci_upper"],
             "not_reached_conversion_rate": conversion["not_reached_conversion_rate"],
+            "not_reached_conversion_rate_ci_lower": conversion["not_reached_conversion_rate_ci_lower"],
+            "not_reached_conversion_rate_ci_upper": conversion["not_reached_conversion_rate_ci_upper"],
             "conversion_lift_abs": conversion["conversion_lift_abs"],
             "conversion_lift_rel": conversion["conversion_lift_rel"],
             "conversion_chi_square": conversion["conversion_chi_square"],
@@ -269,7 +309,11 @@ def milestone_impact(ctx):
             "not_reached_retention_users": retention["not_reached"],
             "not_reached_retained_users": retention["not_reached_yes"],
             "reached_retention_rate": retention["reached_retention_rate"],
+            "reached_retention_rate_ci_lower": retention["reached_retention_rate_ci_lower"],
+            "reached_retention_rate_ci_upper": retention["reached_retention_rate_ci_upper"],
             "not_reached_retention_rate": retention["not_reached_retention_rate"],
+            "not_reached_retention_rate_ci_lower": retention["not_reached_retention_rate_ci_lower"],
+            "not_reached_retention_rate_ci_upper": retention["not_reached_retention_rate_ci_upper"],
             "retention_lift_abs": retention["retention_lift_abs"],
             "retention_lift_rel": retention["retention_lift_rel"],
             "retention_chi_square": retention["retention_chi_square"],
@@ -357,6 +401,9 @@ def _group_rows(score_name, grouping, groups, scored_users, converted_total):
         cumulative_converted += converted
         rate = _ratio(converted, users)
         overall = _ratio(converted_total, scored_users)
+        rate_lower, rate_upper = bi.wilson_interval(converted, users)
+        users_lower, users_upper = bi.wilson_interval(users, scored_users)
+        conversions_lower, conversions_upper = bi.wilson_interval(converted, converted_total)
         scores = [s for s, _ in members]
         out.append({
             "score_name": score_name,
@@ -369,9 +416,15 @@ def _group_rows(score_name, grouping, groups, scored_users, converted_total):
             "users": users,
             "converted_users": converted,
             "conversion_rate": rate,
+            "conversion_rate_ci_lower": rate_lower,
+            "conversion_rate_ci_upper": rate_upper,
             "lift": _ratio(rate, overall) if rate is not None else None,
             "share_of_users": _ratio(users, scored_users),
+            "share_of_users_ci_lower": users_lower,
+            "share_of_users_ci_upper": users_upper,
             "share_of_conversions": _ratio(converted, converted_total),
+            "share_of_conversions_ci_lower": conversions_lower,
+            "share_of_conversions_ci_upper": conversions_upper,
             "cumulative_users": cumulative_users,
             "cumulative_converted_users": cumulative_converted,
             "precision_at_threshold": _ratio(cumulative_converted, cumulative_users),
@@ -438,6 +491,7 @@ def pql_calibration(ctx):
         auc = None
         if reason is None:
             auc = float(roc_auc_score([1 if c else 0 for _, _, c in scored], [s for _, s, _ in scored]))
+        lower, upper = bi.wilson_interval(converted_total, users)
         calibration.append({
             "score_name": score_name,
             "conversion_basis": basis,
@@ -446,6 +500,8 @@ def pql_calibration(ctx):
             "scored_users": users,
             "converted_users": converted_total,
             "conversion_rate": _ratio(converted_total, users),
+            "conversion_rate_ci_lower": lower,
+            "conversion_rate_ci_upper": upper,
             "roc_auc": auc,
             "null_reason": reason,
         })
@@ -465,8 +521,9 @@ def compute_stats(users, events, milestones, requirements, vars=None):
     calibration, calibration_groups = pql_calibration(ctx)
     return {
         "segment_comparison": comparison,
-        "segment_tests": tests,
-        "milestone_impact": milestone_impact(ctx),
+        "segment_tests": bh_q_values(tests, ["p_value"], ["q_value"]),
+        "milestone_impact": bh_q_values(milestone_impact(ctx), ["conversion_p_value", "retention_p_value"],
+                                        ["conversion_q_value", "retention_q_value"]),
         "pql_calibration": calibration,
         "pql_calibration_groups": calibration_groups,
     }
@@ -480,14 +537,15 @@ STATS_MART_KEYS = {
     "pql_calibration_groups": ("score_name", "grouping", "group_rank"),
 }
 
-# Columns compared as statistics (relative 1e-6) and as p-values (absolute 1e-4).
+# Columns compared as statistics (relative 1e-6) and as p-values (absolute 1e-4; q-values too).
 STATISTIC_COLUMNS = {"chi_square", "conversion_chi_square", "retention_chi_square", "roc_auc"}
-P_VALUE_COLUMNS = {"p_value", "conversion_p_value", "retention_p_value"}
+P_VALUE_COLUMNS = {"p_value", "conversion_p_value", "retention_p_value", "q_value", "conversion_q_value",
+                   "retention_q_value"}
 
 
 def values_agree(column, actual, expected):
     """A mart value equals the reference's: counts and text exactly, statistics to 1e-6
-    relative, p-values to 1e-4 absolute, other ratios to 1e-9 relative."""
+    relative, p- and q-values to 1e-4 absolute, other ratios to 1e-9 relative."""
     if expected is None or actual is None:
         return expected is None and actual is None
     if isinstance(expected, bool) or isinstance(actual, bool):

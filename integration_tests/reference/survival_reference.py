@@ -6,7 +6,13 @@ reference's staged events and conversion facts; the statistics themselves come f
 lifelines (Kaplan–Meier curve, confidence interval, median, k-group log-rank),
 statsmodels (two-proportion z-test, Wald and log-ratio intervals) and scipy (sample
 ratio mismatch). Degenerate inputs are recognised here before any library is called
-and give null statistics with the contract's reason.
+and give null statistics with the contract's reason. ``conversion_rate`` and
+``control_conversion_rate`` have their 95% Wilson score interval beside them
+(``<rate>_ci_lower`` / ``<rate>_ci_upper``: statsmodels' ``proportion_confint``
+through ``bi_reference.wilson_interval``, clamped to [0, 1], null when the rate is).
+``p_value`` and ``srm_p_value`` have their Benjamini–Hochberg q-value beside them
+(``q_value`` / ``srm_q_value``: statsmodels' ``multipletests(method='fdr_bh')`` over
+every non-null p-value of the mart, through ``stats_reference.bh_q_values``).
 
 ``compute_statistics`` takes the raw tables and vars as ``compute`` does and returns
 a dict of lists of row dicts keyed by mart name without the ``activation_`` prefix:
@@ -50,9 +56,11 @@ from fractions import Fraction
 try:  # imported as package ``reference`` (tests) or as a plain module
     from . import activation_reference as ar
     from . import bi_reference as bi
+    from .stats_reference import bh_q_values
 except ImportError:  # pragma: no cover
     import activation_reference as ar
     import bi_reference as bi
+    from stats_reference import bh_q_values
 
 __all__ = [
     "STATS_DEFAULT_VARS",
@@ -317,6 +325,7 @@ def _experiments(ctx, stats, base_users):
                       for v in variants}
             for variant in variants:
                 c1, n1 = counts[variant]
+                lower, upper = bi.wilson_interval(c1, n1)
                 row = {
                     "experiment_id": experiment_id,
                     "variant": variant,
@@ -325,16 +334,23 @@ def _experiments(ctx, stats, base_users):
                     "users": n1,
                     "converted_users": c1,
                     "conversion_rate": c1 / n1,
+                    "conversion_rate_ci_lower": lower,
+                    "conversion_rate_ci_upper": upper,
                     "control_users": None,
                     "control_converted_users": None,
                     "control_conversion_rate": None,
+                    "control_conversion_rate_ci_lower": None,
+                    "control_conversion_rate_ci_upper": None,
                 }
                 comparison = dict.fromkeys(
                     ["uplift_abs", "uplift_abs_ci_lower", "uplift_abs_ci_upper", "uplift_rel",
                      "uplift_rel_ci_lower", "uplift_rel_ci_upper", "z_statistic", "p_value"])
                 if has_control:
                     c0, n0 = counts[control]
-                    row.update(control_users=n0, control_converted_users=c0, control_conversion_rate=c0 / n0)
+                    control_lower, control_upper = bi.wilson_interval(c0, n0)
+                    row.update(control_users=n0, control_converted_users=c0, control_conversion_rate=c0 / n0,
+                               control_conversion_rate_ci_lower=control_lower,
+                               control_conversion_rate_ci_upper=control_upper)
                 if variant == control:
                     reason = "control"
                 elif not has_control:
@@ -431,9 +447,9 @@ def compute_statistics(users, events, milestones, requirements, vars=None):
     return {
         "time_to_milestone": curve,
         "time_to_milestone_summary": summary,
-        "time_to_milestone_tests": tests,
-        "experiment_results": results,
-        "experiments": experiments,
+        "time_to_milestone_tests": bh_q_values(tests, ["p_value"], ["q_value"]),
+        "experiment_results": bh_q_values(results, ["p_value"], ["q_value"]),
+        "experiments": bh_q_values(experiments, ["srm_p_value"], ["srm_q_value"]),
     }
 
 

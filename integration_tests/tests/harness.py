@@ -519,6 +519,34 @@ class DbtBuilder:
 
 # --------------------------------------------------------------------------- comparison
 
+Z95 = 1.959963984540054
+
+
+def wilson_by_hand(count, nobs):
+    """The 95% Wilson score interval (lower, upper) written out from its formula, for
+    checking the references and marts: centre (p + z²/2n) / (1 + z²/n), half-width
+    z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n), clamped to [0, 1]; None when n is 0."""
+    if not nobs:
+        return None
+    p, z2 = count / nobs, Z95 ** 2
+    centre = (p + z2 / (2 * nobs)) / (1 + z2 / nobs)
+    half = Z95 * math.sqrt(p * (1 - p) / nobs + z2 / (4 * nobs ** 2)) / (1 + z2 / nobs)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bh_by_hand(p_values):
+    """Benjamini–Hochberg q-values written out from the step-up rule, for checking the
+    references and marts: the m non-null p-values sorted ascending, q_(i) the least of
+    m p_(j) / j over j >= i, capped at 1; None where the p-value is None."""
+    ranked = sorted((p, index) for index, p in enumerate(p_values) if p is not None)
+    q_values = [None] * len(p_values)
+    least = 1.0
+    for rank in range(len(ranked), 0, -1):
+        p, index = ranked[rank - 1]
+        least = min(least, len(ranked) * p / rank)
+        q_values[index] = least
+    return q_values
+
 
 def _same(actual, expected, rel=1e-9, abs_=1e-6):
     if expected is None or actual is None:
@@ -602,12 +630,16 @@ BI_SKIPPED_COLUMNS = {"pql_handoffs": {"handoff_id"}, "kpis": {"kpi_label"}}
 
 
 def assert_bi_marts_match_reference(marts, ref):
-    """Compare every BI mart with the reference, on every column the reference gives."""
+    """Compare every BI mart with the reference, on every column the reference gives
+    (each of which the mart must have, also where the reference's value is null)."""
     for name, key in BI_MART_KEYS.items():
         expected = ref[name]
         columns = None
         if expected:
             columns = [c for c in expected[0] if c not in BI_SKIPPED_COLUMNS.get(name, set())]
+        if expected and marts[name]:
+            absent = [c for c in expected[0] if c not in marts[name][0]]
+            assert not absent, f"activation_{name}: no column {absent}"
         assert_rows_match(marts[name], expected, key=key, columns=columns, label=f"activation_{name}")
     handoff_ids = [r["handoff_id"] for r in marts["pql_handoffs"]]
     assert len(handoff_ids) == len(set(handoff_ids)), "activation_pql_handoffs: handoff_id not unique"

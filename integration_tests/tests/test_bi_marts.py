@@ -81,6 +81,7 @@ def test_window_closing_exactly_at_as_of_counts(point_rubric):
     (young,) = rows(point_rubric, "cohort_completion", cohort_date=D(2025, 1, 20), milestone_id="paid",
                     window_name="d30")
     assert young["eligible_users"] == 0 and young["completion_rate"] is None and not young["is_mature"]
+    assert (young["completion_rate_ci_lower"], young["completion_rate_ci_upper"]) == (None, None)
 
 
 def test_funnel_counts_users_inside_the_longest_window_as_in_progress(point_rubric):
@@ -90,6 +91,8 @@ def test_funnel_counts_users_inside_the_longest_window_as_in_progress(point_rubr
     # test_funnel_censoring.py)
     assert (step2["cohort_users"], step2["eligible_users"], step2["in_progress_users"]) == (3, 0, 3)
     assert (step2["entered_users"], step2["completed_users"], step2["drop_off_rate"]) == (0, 0, None)
+    assert [step2[f"{rate}_ci_{bound}"] for rate in ("drop_off_rate", "conversion_from_start")
+            for bound in ("lower", "upper")] == [None] * 4
 
 
 def test_two_bands_in_one_day_is_one_handoff(point_rubric):
@@ -107,11 +110,14 @@ def test_score_drops_a_band_as_recency_passes(point_rubric):
 def test_zero_signup_week_has_null_kpis(point_rubric):
     week = rows(point_rubric, "kpis", period_start=D(2025, 1, 13))
     assert len(week) == 10 and all(k["value"] is None for k in week)
+    assert all(k["value_ci_lower"] is None and k["value_ci_upper"] is None for k in week)
 
 
 def test_viral_counts_the_invite_property(point_rubric):
     (cohort,) = rows(point_rubric, "viral_coefficient", cohort_date=D(2025, 1, 6))
     assert cohort["invites_sent"] == 3 and cohort["invited_signups"] == 2
+    # invited signups over invites sent is not a share of users: no interval
+    assert not [column for column in cohort if column.startswith("invite_acceptance_rate_ci")]
 
 
 def test_fractional_rubric_and_no_invites_no_division_error(dbt_builder):

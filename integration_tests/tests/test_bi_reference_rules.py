@@ -3,14 +3,17 @@
 import datetime as dt
 import hashlib
 import pathlib
+import random
 import sys
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from harness import bh_by_hand, wilson_by_hand  # noqa: E402
 from reference.activation_reference import ConfigError  # noqa: E402
-from reference.bi_reference import compute_bi  # noqa: E402
+from reference.bi_reference import compute_bi, wilson_interval  # noqa: E402
+from reference.stats_reference import bh_q_values  # noqa: E402
 
 T = dt.datetime
 D = dt.date
@@ -19,12 +22,14 @@ approx = pytest.approx
 COLUMNS = {
     "cohort_completion": [
         "cohort_date", "milestone_id", "milestone_level", "window_name", "window_seconds", "cohort_users",
-        "eligible_users", "completed_users", "completion_rate", "is_mature", "as_of",
+        "eligible_users", "completed_users", "completion_rate", "completion_rate_ci_lower",
+        "completion_rate_ci_upper", "is_mature", "as_of",
     ],
     "funnel": [
         "cohort_date", "breakdown_dimension", "breakdown_value", "step_number", "milestone_id", "milestone_level",
         "cohort_users", "eligible_users", "in_progress_users", "entered_users", "completed_users",
-        "drop_off_rate", "conversion_from_start",
+        "drop_off_rate", "drop_off_rate_ci_lower", "drop_off_rate_ci_upper",
+        "conversion_from_start", "conversion_from_start_ci_lower", "conversion_from_start_ci_upper",
         "median_hours_from_previous_step", "mean_hours_from_previous_step", "as_of",
     ],
     "milestone_velocity": [
@@ -33,14 +38,15 @@ COLUMNS = {
     ],
     "retention": [
         "activation_cohort_date", "window_days", "activated_users", "eligible_users", "retained_users",
-        "retention_rate", "is_mature", "as_of",
+        "retention_rate", "retention_rate_ci_lower", "retention_rate_ci_upper", "is_mature", "as_of",
     ],
     "viral_coefficient": [
         "cohort_date", "cohort_users", "inviting_users", "invites_sent", "invited_signups", "invites_per_user",
         "invite_acceptance_rate", "viral_coefficient", "as_of",
     ],
     "conversion_by_milestone": [
-        "highest_level_reached", "users", "converted_users", "conversion_rate", "share_of_users", "as_of",
+        "highest_level_reached", "users", "converted_users", "conversion_rate", "conversion_rate_ci_lower",
+        "conversion_rate_ci_upper", "share_of_users", "share_of_users_ci_lower", "share_of_users_ci_upper", "as_of",
     ],
     "nudges": [
         "user_id", "nudge_type", "milestone_id", "milestone_level", "previous_milestone_id", "deadline_at",
@@ -56,8 +62,8 @@ COLUMNS = {
         "days_since_signup", "as_of",
     ],
     "kpis": [
-        "period_start", "kpi_name", "kpi_label", "value", "numerator", "denominator", "target_value",
-        "direction", "previous_value", "change_from_previous", "status", "as_of",
+        "period_start", "kpi_name", "kpi_label", "value", "value_ci_lower", "value_ci_upper", "numerator",
+        "denominator", "target_value", "direction", "previous_value", "change_from_previous", "status", "as_of",
     ],
 }
 
@@ -875,6 +881,162 @@ def test_kpi_period_month_and_bad_period():
     assert one(rows, kpi_name="activation_rate")["value"] == approx(4 / 7)
     with pytest.raises(ConfigError):
         kpi_table(activation_kpi_period="quarter")
+
+
+# ---------------------------------------------------------- confidence intervals
+
+# KPIs that are a share of counted users; the others (hours, viral) have no interval.
+RATE_KPI_NAMES = ("activation_rate", "milestone_completion_rate", "conversion_rate_activated",
+                  "retention_d7", "retention_d30", "pql_conversion_rate")
+
+
+# 0 of n and n of n: the clamped bounds, up to the last bit of floating point.
+ZERO = approx(0.0, abs=1e-12)
+ONE = approx(1.0, abs=1e-12)
+
+
+def interval(row, rate):
+    return row[f"{rate}_ci_lower"], row[f"{rate}_ci_upper"]
+
+
+def test_wilson_interval_against_the_formula():
+    # 3 of 4: p = 0.75, centre 1.2301823525867655 / 1.960364705173531 = 0.6275272908,
+    # half-width 1.959963984540054 * sqrt(0.046875 + 0.0600228) / 1.960364705173531 = 0.3268854483
+    assert wilson_interval(3, 4) == (approx(0.30064184258240, rel=1e-9), approx(0.95441273919029, rel=1e-9))
+    assert wilson_interval(0, 4) == (ZERO, approx(0.48989083645459, rel=1e-9))
+    assert wilson_interval(4, 4) == (approx(0.51010916354540, rel=1e-9), ONE)
+    for count, nobs in ((0, 0), (None, 0), (None, None), (3, None)):
+        assert wilson_interval(count, nobs) == (None, None), (count, nobs)
+    for nobs in range(1, 41):
+        for count in range(nobs + 1):
+            lower, upper = wilson_interval(count, nobs)
+            by_hand = wilson_by_hand(count, nobs)
+            assert (lower, upper) == (approx(by_hand[0], rel=1e-9, abs=1e-12),
+                                      approx(by_hand[1], rel=1e-9, abs=1e-12)), (count, nobs)
+            assert 0.0 <= lower < upper <= 1.0, (count, nobs)
+            assert lower == ZERO if count == 0 else lower > 0.0, (count, nobs)
+            assert upper == ONE if count == nobs else upper < 1.0, (count, nobs)
+
+
+def test_rate_intervals_in_cohort_completion_funnel_retention_conversion():
+    rows = run(COHORT_USERS, COHORT_EVENTS, COHORT_MILESTONES, activation_as_of="2024-01-15 00:00:00")[
+        "cohort_completion"]
+    full = one(rows, cohort_date=D(2024, 1, 1), milestone_id="a", window_name="timeframe")  # 2 of 2
+    assert interval(full, "completion_rate") == (approx(0.34238022750665, rel=1e-9), ONE)
+    nobody = one(rows, cohort_date=D(2024, 1, 1), milestone_id="b", window_name="d0")  # 0 of 2
+    assert interval(nobody, "completion_rate") == (ZERO, approx(0.65761977249334, rel=1e-9))
+    empty = one(rows, cohort_date=D(2024, 1, 1), milestone_id="a", window_name="d30")  # 0 of 0
+    assert interval(empty, "completion_rate") == (None, None)
+
+    funnel = funnel_rows()
+    s1 = one(funnel, cohort_date=D(2024, 1, 1), breakdown_dimension="all", step_number=1)
+    # drop-off 1 of 4 (the mirror of 3 of 4), conversion from start 3 of 4
+    assert interval(s1, "drop_off_rate") == (approx(0.04558726080970, rel=1e-9),
+                                             approx(0.69935815741759, rel=1e-9))
+    assert interval(s1, "conversion_from_start") == (approx(0.30064184258240, rel=1e-9),
+                                                     approx(0.95441273919029, rel=1e-9))
+    s2 = one(funnel, cohort_date=D(2024, 1, 1), breakdown_dimension="all", step_number=2)  # 1 of 3 entered
+    assert interval(s2, "drop_off_rate") == (approx(0.06149194472039, rel=1e-9),
+                                             approx(0.79234039919795, rel=1e-9))
+    none3 = one(funnel, breakdown_dimension="install_source", breakdown_value="(none)", step_number=3)
+    assert interval(none3, "drop_off_rate") == (None, None)  # nobody entered
+    assert interval(none3, "conversion_from_start") == (ZERO, approx(0.65761977249334, rel=1e-9))  # 0 of 2
+
+    retention = run(RETENTION_USERS, RETENTION_EVENTS, RETENTION_MILESTONES,
+                    activation_as_of="2024-02-01 00:00:00")["retention"]
+    w7 = one(retention, activation_cohort_date=D(2024, 1, 1), window_days=7)  # 2 of 4
+    assert interval(w7, "retention_rate") == (approx(0.15003898915214, rel=1e-9),
+                                              approx(0.84996101084785, rel=1e-9))
+    late30 = one(retention, activation_cohort_date=D(2024, 1, 22), window_days=30)  # 0 of 0
+    assert interval(late30, "retention_rate") == (None, None)
+
+    conversion = run(CONV_USERS, CONV_EVENTS, CONV_MILESTONES, activation_as_of="2024-02-01")[
+        "conversion_by_milestone"]
+    level2 = one(conversion, highest_level_reached=2)  # converted 1 of 1, 1 of the 5 users
+    assert interval(level2, "conversion_rate") == (approx(0.20654931437723, rel=1e-9), ONE)
+    assert interval(level2, "share_of_users") == (approx(0.03622410863243, rel=1e-9),
+                                                  approx(0.62446537023747, rel=1e-9))
+    for row in rows + funnel + retention + conversion:
+        for rate in ("completion_rate", "drop_off_rate", "conversion_from_start", "retention_rate",
+                     "conversion_rate", "share_of_users"):
+            if rate in row:
+                assert (row[rate] is None) == (interval(row, rate) == (None, None)), (rate, row)
+
+
+def test_kpi_value_interval_only_for_rates():
+    table, rows = kpi_table()
+    activation = table[(W1, "activation_rate")]  # 2 of 4
+    assert (activation["value_ci_lower"], activation["value_ci_upper"]) == (
+        approx(0.15003898915214, rel=1e-9), approx(0.84996101084785, rel=1e-9))
+    pql = table[(W2, "pql_conversion_rate")]  # 0 of 2
+    assert (pql["value_ci_lower"], pql["value_ci_upper"]) == (ZERO, approx(0.65761977249334, rel=1e-9))
+    for row in rows:
+        key = (row["period_start"], row["kpi_name"])
+        if row["kpi_name"] in RATE_KPI_NAMES and row["denominator"]:
+            lower, upper = wilson_by_hand(row["numerator"], row["denominator"])
+            assert (row["value_ci_lower"], row["value_ci_upper"]) == (
+                approx(lower, rel=1e-9, abs=1e-12), approx(upper, rel=1e-9, abs=1e-12)), key
+        else:  # not a rate (e.g. viral_coefficient, 1 of 4 users) or a denominator of 0
+            assert (row["value_ci_lower"], row["value_ci_upper"]) == (None, None), key
+    assert table[(W1, "viral_coefficient")]["denominator"] == 4
+    assert table[(W1, "retention_d30")]["denominator"] == 0
+
+
+# ------------------------------------------------------------- multiple testing
+
+
+def q_of(p_values):
+    """``bh_q_values`` on one row per p-value: the q-values in the same order."""
+    return [row["q"] for row in bh_q_values([{"p": p} for p in p_values], ["p"], ["q"])]
+
+
+def test_bh_q_values_by_the_step_up_rule():
+    # m = 6 p-values: sorted 0.005, 0.03, 0.04, 0.04, 0.5, 0.9; m p / j = 0.03, 0.09, 0.08, 0.06, 0.6, 0.9;
+    # the least over j >= i: 0.03, 0.06, 0.06, 0.06, 0.6, 0.9 (the tied 0.04 share theirs)
+    p_values = [0.04, 0.5, 0.005, None, 0.04, 0.9, 0.03]
+    expected = [approx(0.06, rel=1e-12), approx(0.6, rel=1e-12), approx(0.03, rel=1e-12), None,
+                approx(0.06, rel=1e-12), approx(0.9, rel=1e-12), approx(0.06, rel=1e-12)]
+    assert q_of(p_values) == expected
+    assert bh_by_hand(p_values) == expected
+    # m p / j = 2.4 and 1.5 for the two smallest: capped at 1
+    assert q_of([1.0, 0.8, 1.0]) == bh_by_hand([1.0, 0.8, 1.0]) == [1.0, 1.0, 1.0]
+    assert q_of([0.37]) == bh_by_hand([0.37]) == [0.37]  # a family of one: q = p
+    assert q_of([None, None]) == bh_by_hand([None, None]) == [None, None]
+    assert q_of([]) == bh_by_hand([]) == []
+
+
+def test_bh_q_values_one_family_over_several_columns():
+    rows = [{"a": 0.01, "b": None}, {"a": 0.04, "b": 0.03}, {"a": None, "b": None}]
+    alone = bh_q_values([dict(row) for row in rows], ["a"], ["q_a"])
+    assert bh_q_values(rows, ["a", "b"], ["q_a", "q_b"]) is rows
+    # m = 3: 0.01, 0.03, 0.04; 3 p / j = 0.03, 0.045, 0.04; the least over j >= i: 0.03, 0.04, 0.04
+    assert [(row["q_a"], row["q_b"]) for row in rows] == [
+        (approx(0.03, rel=1e-12), None), (approx(0.04, rel=1e-12), approx(0.04, rel=1e-12)), (None, None)]
+    # column a as a family of its own (m = 2): 0.02, 0.04
+    assert [row["q_a"] for row in alone] == [approx(0.02, rel=1e-12), approx(0.04, rel=1e-12), None]
+
+
+def test_bh_q_values_equal_statsmodels_on_random_families():
+    from statsmodels.stats.multitest import multipletests
+
+    draw = random.Random(1995)
+    for case in range(400):
+        pool = [draw.choice([0.0, 1.0, draw.random(), draw.random() ** 4]) for _ in range(draw.randint(1, 5))]
+        p_values = [None if draw.random() < 0.2 else draw.choice(pool) if draw.random() < 0.4 else draw.random()
+                    for _ in range(draw.randint(1, 40))]
+        present = [p for p in p_values if p is not None]
+        adjusted = iter(multipletests(present, method="fdr_bh")[1] if present else [])
+        q_values, by_hand = q_of(p_values), bh_by_hand(p_values)
+        for p, q, hand in zip(p_values, q_values, by_hand):
+            if p is None:
+                assert q is None and hand is None, case
+                continue
+            wanted = float(next(adjusted))
+            assert q == approx(wanted, rel=1e-12, abs=1e-15) and hand == approx(wanted, rel=1e-12, abs=1e-15), case
+            assert p <= q <= 1.0, case
+        pairs = sorted((p, q) for p, q in zip(p_values, q_values) if p is not None)
+        for (p1, q1), (p2, q2) in zip(pairs, pairs[1:]):
+            assert q1 == q2 if p1 == p2 else q1 <= q2, case
 
 
 # ----------------------------------------------------------------- shape of output

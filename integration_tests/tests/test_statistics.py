@@ -2,8 +2,9 @@
 
 Every column of the five marts is compared with the Python reference
 (reference/stats_reference.py: per-user tables from the per-user and BI references,
-statistics from scipy and scikit-learn): counts exactly, statistics to 1e-6 relative,
-p-values to 1e-4 absolute. Hand-written data sets check each rule against values
+statistics from scipy and scikit-learn, Wilson intervals and Benjamini–Hochberg
+q-values from statsmodels): counts exactly, statistics to 1e-6 relative, p- and
+q-values to 1e-4 absolute. Hand-written data sets check each rule against values
 computed here by hand, on the reference and on the marts alike; hypothesis draws
 random data sets; the Rossi recidivism data shipped with lifelines is loaded through
 the package's raw inputs and checked against chi2_contingency on the same table.
@@ -15,18 +16,45 @@ import os
 
 import pandas as pd
 import pytest
-from harness import Dataset, assert_marts_match_reference, event, milestone, requirement, user
+from harness import (
+    Dataset,
+    assert_marts_match_reference,
+    bh_by_hand,
+    event,
+    milestone,
+    requirement,
+    user,
+    wilson_by_hand,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference.activation_reference import compute
 from reference.stats_reference import STATS_MART_KEYS, compute_stats, values_agree
 from scipy.stats import chi2, chi2_contingency
+from statsmodels.stats.multitest import multipletests
 
 STATS_MARTS = tuple(STATS_MART_KEYS)
 PER_USER_MARTS = ("+activation_users +activation_user_milestones +activation_quarantined_events "
                   "+activation_quarantined_users +activation_data_quality")
 SELECT = " ".join(f"+activation_{name}" for name in STATS_MARTS) + " " + PER_USER_MARTS
 SOURCES = ("reference", "marts")
+# The rates given a 95% Wilson interval (`<rate>_ci_lower`, `<rate>_ci_upper`), per mart.
+INTERVAL_RATES = {
+    "segment_comparison": ("completion_rate",),
+    "segment_tests": (),
+    "milestone_impact": ("reached_conversion_rate", "not_reached_conversion_rate", "reached_retention_rate",
+                         "not_reached_retention_rate"),
+    "pql_calibration": ("conversion_rate",),
+    "pql_calibration_groups": ("conversion_rate", "share_of_users", "share_of_conversions"),
+}
+# The p-value columns and their Benjamini–Hochberg q-value columns, per mart: one family per mart.
+Q_VALUE_COLUMNS = {
+    "segment_comparison": {},
+    "segment_tests": {"p_value": "q_value"},
+    "milestone_impact": {"conversion_p_value": "conversion_q_value", "retention_p_value": "retention_q_value"},
+    "pql_calibration": {},
+    "pql_calibration_groups": {},
+}
 
 
 def with_passthrough(vars):
@@ -107,6 +135,28 @@ def close(actual, expected, rel=1e-9):
 
 def p_close(actual, expected):
     return actual is not None and abs(actual - expected) <= 1e-4
+
+
+def assert_q_values(tables, name, expected=None):
+    """Every q-value of the mart equals the step-up rule written out (harness.bh_by_hand)
+    on the mart's own p-values and, unless ``expected`` is None, ``expected``
+    {(key, q column): q} (null when not listed); to 1e-4 absolute, like a p-value."""
+    cells = [(tuple(row[k] for k in STATS_MART_KEYS[name]), row, p, q)
+             for row in tables[name] for p, q in Q_VALUE_COLUMNS[name].items()]
+    assert set(expected or {}) <= {(key, q) for key, _, _, q in cells}, (name, sorted(expected, key=str))
+    for (key, row, _, q), hand in zip(cells, bh_by_hand([row[p] for _, row, p, _ in cells])):
+        assert values_agree(q, row[q], hand), (name, key, q, row[q], hand)
+        if expected is not None:
+            assert values_agree(q, row[q], expected.get((key, q))), (name, key, q, row[q], expected.get((key, q)))
+
+
+def interval_close(row, rate, expected):
+    """The row's ``<rate>_ci_lower`` / ``<rate>_ci_upper`` equal ``expected`` (lower, upper),
+    or are both null when ``expected`` is None."""
+    bounds = (row[f"{rate}_ci_lower"], row[f"{rate}_ci_upper"])
+    if expected is None:
+        return bounds == (None, None)
+    return all(close(actual, wanted) for actual, wanted in zip(bounds, expected))
 
 
 # ----------------------------------------------------------------- segments and impact
@@ -246,6 +296,54 @@ def test_calibration_without_scored_users(segments, source):
         assert all(g["users"] == 0 and g["min_score"] is None and g["share_of_users"] is None for g in groups)
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_segment_and_impact_rate_intervals_by_hand(segments, source):
+    tables = segments.source(source)
+    web = one(tables, "segment_comparison", milestone_id="m1", segment_dimension="install_source", segment_value="web")
+    app = one(tables, "segment_comparison", milestone_id="m1", segment_dimension="install_source", segment_value="app")
+    assert interval_close(web, "completion_rate", (0.30064184258240, 0.95441273919029))  # 3 of 4
+    assert interval_close(app, "completion_rate", (0.20654931437723, 1.0))  # 1 of 1
+    impact = one(tables, "milestone_impact", milestone_id="m1")
+    assert interval_close(impact, "reached_conversion_rate", (0.37553462976252, 0.96377589136756))  # 4 of 5
+    assert interval_close(impact, "not_reached_conversion_rate", (0.04558726080970, 0.69935815741759))  # 1 of 4
+    assert interval_close(impact, "reached_retention_rate", (0.11762077423264, 0.76927571872398))  # 2 of 5
+    assert interval_close(impact, "not_reached_retention_rate", (0.15003898915214, 0.84996101084785))  # 2 of 4
+    for mid, empty_side in (("m2", "reached"), ("m3", "not_reached")):  # nobody / everybody reached
+        row = one(tables, "milestone_impact", milestone_id=mid)
+        assert interval_close(row, f"{empty_side}_conversion_rate", None)
+        assert interval_close(row, f"{empty_side}_retention_rate", None)
+    for row in rows(tables, "segment_comparison"):
+        assert interval_close(row, "completion_rate", wilson_by_hand(row["completed_users"], row["eligible_users"]))
+    for row in rows(tables, "milestone_impact"):
+        for side in ("reached", "not_reached"):
+            assert interval_close(row, f"{side}_conversion_rate", wilson_by_hand(
+                row[f"{side}_converted_users"], row[f"{side}_users"])), (row["milestone_id"], side)
+            assert interval_close(row, f"{side}_retention_rate", wilson_by_hand(
+                row[f"{side}_retained_users"], row[f"{side}_retention_users"])), (row["milestone_id"], side)
+    for calibration in rows(tables, "pql_calibration"):  # nobody scored: 0 of 0 everywhere
+        assert interval_close(calibration, "conversion_rate", None)
+    for group in rows(tables, "pql_calibration_groups"):
+        for rate in ("conversion_rate", "share_of_users", "share_of_conversions"):
+            assert interval_close(group, rate, None)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_segment_and_impact_q_values_by_hand(segments, source):
+    tables = segments.source(source)
+    # segment_tests: m1's two tests are the family (the rest have no p-value). install_source
+    # p = erfc(1); plan_tier pro 4 of 5 and free 1 of 4 reached m1, [[4, 1], [1, 3]] as in the
+    # conversion test. Sorted: 2 p_plan / 1 > erfc(1) = p_install, so both q are erfc(1).
+    install, plan = math.erfc(1.0), math.erfc(math.sqrt(2.7225 / 2))
+    assert p_close(one(tables, "segment_tests", milestone_id="m1", segment_dimension="plan_tier")["p_value"], plan)
+    assert_q_values(tables, "segment_tests", {(("m1", "install_source"), "q_value"): install,
+                                              (("m1", "plan_tier"), "q_value"): install})
+    # milestone_impact: m1's conversion and retention p-values are one family of two
+    # (m2, m3 have none): q_conversion = 2 p_conversion / 1 < p_retention = q_retention
+    retention = math.erfc(math.sqrt(0.09 / 2))
+    assert_q_values(tables, "milestone_impact", {(("m1",), "conversion_q_value"): 2 * plan,
+                                                 (("m1",), "retention_q_value"): retention})
+
+
 # ------------------------------------------------------------------------ calibration
 
 
@@ -338,6 +436,69 @@ def test_calibration_empty_bands_and_deciles(calibration, source):
         ("decile_5", 1, 1), ("decile_6", 1, 0), ("decile_7", 0, 0), ("decile_8", 0, 0)]
 
 
+@pytest.mark.parametrize("source", SOURCES)
+def test_interval_columns_are_those_of_the_contract(calibration, source):
+    tables = calibration.source(source)
+    for name, rates in INTERVAL_RATES.items():
+        assert tables[name], name
+        columns = set(tables[name][0])
+        assert set(rates) <= columns, name
+        assert {c for c in columns if c.endswith(("_ci_lower", "_ci_upper"))} == {
+            f"{rate}_ci_{bound}" for rate in rates for bound in ("lower", "upper")}, name
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_q_value_columns_are_those_of_the_contract(calibration, source):
+    tables = calibration.source(source)
+    for name, q_columns in Q_VALUE_COLUMNS.items():
+        assert tables[name], name
+        columns = set(tables[name][0])
+        assert {c for c in columns if c.endswith("p_value")} == set(q_columns), name
+        assert {c for c in columns if c.endswith("q_value")} == set(q_columns.values()), name
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_tied_p_values_share_their_q_value(calibration, source):
+    tables = calibration.source(source)
+    # m1: 3 of 6 reachers and 2 of 3 others converted, m2 the other way round: [[3, 3], [2, 1]]
+    # and [[2, 1], [3, 3]], chi-square 9 (3*1 - 3*2)^2 / (6*3*5*4) = 0.225 both. Nobody is 60
+    # days past signup on as_of: no retention p-value. Two equal p: q = 2 p / 2 = p for both.
+    p_value = math.erfc(math.sqrt(0.225 / 2))
+    for mid in ("m1", "m2"):
+        assert p_close(one(tables, "milestone_impact", milestone_id=mid)["conversion_p_value"], p_value)
+    assert_q_values(tables, "milestone_impact", {(("m1",), "conversion_q_value"): p_value,
+                                                 (("m2",), "conversion_q_value"): p_value})
+    assert_q_values(tables, "segment_tests", {})  # every group below the minimum size: no p-value
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_calibration_rate_intervals_by_hand(calibration, source):
+    tables = calibration.source(source)
+    activation = one(tables, "pql_calibration", score_name="activation_score")
+    assert interval_close(activation, "conversion_rate", (0.13684428582359, 0.69425760539737))  # 3 of 8
+    bands = sorted(rows(tables, "pql_calibration_groups", score_name="activation_score", grouping="band"),
+                   key=lambda g: g["group_rank"])
+    hot, below = bands[0], bands[3]
+    assert interval_close(hot, "conversion_rate", (0.09453120573423, 0.90546879426576))  # 1 of 2
+    assert interval_close(hot, "share_of_users", (0.07147921275210, 0.59072456968983))  # 2 of 8
+    assert interval_close(hot, "share_of_conversions", (0.06149194472039, 0.79234039919795))  # 1 of 3
+    assert interval_close(below, "conversion_rate", (0.0, 0.65761977249334))  # 0 of 2
+    assert interval_close(below, "share_of_conversions", (0.0, 0.56149703175504))  # 0 of 3
+    empty = one(tables, "pql_calibration_groups", score_name="pql_score", grouping="band", group_label="ae_handoff")
+    assert interval_close(empty, "conversion_rate", None)  # 0 of 0
+    assert interval_close(empty, "share_of_users", (0.0, 0.32440756488388))  # 0 of 8
+    totals = {r["score_name"]: r for r in rows(tables, "pql_calibration")}
+    for row in totals.values():
+        assert interval_close(row, "conversion_rate", wilson_by_hand(row["converted_users"], row["scored_users"]))
+    for group in rows(tables, "pql_calibration_groups"):
+        total = totals[group["score_name"]]
+        key = (group["score_name"], group["grouping"], group["group_rank"])
+        assert interval_close(group, "conversion_rate", wilson_by_hand(group["converted_users"], group["users"])), key
+        assert interval_close(group, "share_of_users", wilson_by_hand(group["users"], total["scored_users"])), key
+        assert interval_close(group, "share_of_conversions", wilson_by_hand(
+            group["converted_users"], total["converted_users"])), key
+
+
 # ------------------------------------------------------------------------- degenerate
 
 
@@ -375,6 +536,9 @@ def test_no_conversions_and_groups_below_default_size(degenerate, source):
         calibration = one(tables, "pql_calibration", score_name=score_name)
         assert calibration["scored_users"] == 3 and calibration["converted_users"] == 0
         assert calibration["null_reason"] == "no_conversions" and calibration["roc_auc"] is None
+        assert interval_close(calibration, "conversion_rate", (0.0, 0.56149703175504))  # 0 of 3
+        for group in rows(tables, "pql_calibration_groups", score_name=score_name):
+            assert interval_close(group, "share_of_conversions", None)  # of no conversions
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -385,8 +549,19 @@ def test_milestone_nobody_is_eligible_for(degenerate, source):
     impact = one(tables, "milestone_impact", milestone_id="m2")
     assert (impact["eligible_users"], impact["reached_users"], impact["retention_users"]) == (0, 0, 0)
     assert impact["reached_conversion_rate"] is None and impact["not_reached_conversion_rate"] is None
+    for rate in ("reached_conversion_rate", "not_reached_conversion_rate", "reached_retention_rate",
+                 "not_reached_retention_rate"):
+        assert interval_close(impact, rate, None)
     assert impact["conversion_null_reason"] == impact["retention_null_reason"] == "no_comparison_group"
     assert impact["impact_rank"] == 2 and impact["suggested_weight"] is None
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_no_p_value_no_q_value(degenerate, source):
+    tables = degenerate.source(source)
+    for name in ("segment_tests", "milestone_impact"):
+        assert tables[name], name
+        assert_q_values(tables, name, {})
 
 
 # -------------------------------------------------------------------------- real data
@@ -426,6 +601,7 @@ def test_rossi_recidivism_against_scipy(dbt_builder):
     statistic, dof, p_value = _scipy_on(pd.crosstab(rossi["fin"], rossi["completed"]))
     assert close(fin["chi_square"], statistic, rel=1e-6) and fin["degrees_of_freedom"] == dof == 1
     assert p_close(fin["p_value"], p_value)
+    family = {"install_source": p_value}
 
     # prio 0 has 38 people, under the default minimum group size of 50
     prio = one(marts, "segment_tests", milestone_id="arrest", segment_dimension="company_size")
@@ -434,6 +610,7 @@ def test_rossi_recidivism_against_scipy(dbt_builder):
     assert (prio["groups_total"], prio["groups_included"], prio["groups_excluded"]) == (5, 4, 1)
     assert close(prio["chi_square"], statistic, rel=1e-6) and prio["degrees_of_freedom"] == dof == 3
     assert p_close(prio["p_value"], p_value) and p_close(prio["p_value"], chi2.sf(statistic, 3))
+    family["company_size"] = p_value
     excluded = one(marts, "segment_comparison", milestone_id="arrest", segment_dimension="company_size",
                    segment_value="prio_0")
     assert excluded["eligible_users"] == 38 and not excluded["is_included"]
@@ -442,6 +619,17 @@ def test_rossi_recidivism_against_scipy(dbt_builder):
     statistic, dof, p_value = _scipy_on(pd.crosstab(rossi["completed"], rossi["race"]))
     assert impact["eligible_users"] == 432 and impact["reached_users"] == int(rossi["completed"].sum())
     assert close(impact["conversion_chi_square"], statistic, rel=1e-6) and p_close(impact["conversion_p_value"], p_value)
+    # one family of two with a retention p-value far below it: the conversion q is its p
+    assert impact["retention_p_value"] < p_value / 2 and p_close(impact["conversion_q_value"], p_value)
+    assert_q_values(marts, "milestone_impact")
+
+    # the three tests with two included groups or more (signup_type has one): q from statsmodels
+    race = one(marts, "segment_tests", milestone_id="arrest", segment_dimension="plan_tier")
+    _, _, family["plan_tier"] = _scipy_on(pd.crosstab(rossi["race"], rossi["completed"]))
+    assert p_close(race["p_value"], family["plan_tier"])
+    q_values = multipletests(list(family.values()), method="fdr_bh")[1]
+    assert_q_values(marts, "segment_tests", {(("arrest", dimension), "q_value"): float(q)
+                                             for dimension, q in zip(family, q_values)})
 
 
 # -------------------------------------------------------------------------- randomised

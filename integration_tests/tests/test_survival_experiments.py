@@ -6,8 +6,8 @@ randomised data sets against the Python reference (reference/survival_reference.
 statistics from lifelines, statsmodels and scipy), every column; the survival data
 sets lifelines ships (Waltons, Rossi) turned into users and events, against lifelines
 run directly on the data set's own columns; the macro against statsmodels' power
-calculation. Statistics agree to 1e-6 relative, p-values to 1e-4 absolute, counts
-exactly.
+calculation. Statistics agree to 1e-6 relative, p-values and their Benjamini–Hochberg
+q-values to 1e-4 absolute, counts exactly.
 """
 
 import datetime as dt
@@ -17,7 +17,17 @@ import os
 from fractions import Fraction
 
 import pytest
-from harness import BASE_VARS, MART_SCHEMA, Dataset, assert_marts_match_reference, event, milestone, user
+from harness import (
+    BASE_VARS,
+    MART_SCHEMA,
+    Dataset,
+    assert_marts_match_reference,
+    bh_by_hand,
+    event,
+    milestone,
+    user,
+    wilson_by_hand,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference.activation_reference import compute
@@ -44,17 +54,18 @@ MART_COLUMNS = {
         "users_created_after_as_of", "median_days", "median_null_reason", "is_included"],
     "time_to_milestone_tests": [
         "milestone_id", "segment_dimension", "groups_total", "groups_included", "users_included",
-        "events_included", "chi_square", "degrees_of_freedom", "p_value", "null_reason"],
+        "events_included", "chi_square", "degrees_of_freedom", "p_value", "null_reason", "q_value"],
     "experiment_results": [
         "experiment_id", "variant", "metric", "is_control", "users", "converted_users", "conversion_rate",
-        "control_users", "control_converted_users", "control_conversion_rate", "uplift_abs",
-        "uplift_abs_ci_lower", "uplift_abs_ci_upper", "uplift_rel", "uplift_rel_ci_lower",
-        "uplift_rel_ci_upper", "z_statistic", "p_value", "null_reason"],
+        "conversion_rate_ci_lower", "conversion_rate_ci_upper", "control_users", "control_converted_users",
+        "control_conversion_rate", "control_conversion_rate_ci_lower", "control_conversion_rate_ci_upper",
+        "uplift_abs", "uplift_abs_ci_lower", "uplift_abs_ci_upper", "uplift_rel", "uplift_rel_ci_lower",
+        "uplift_rel_ci_upper", "z_statistic", "p_value", "null_reason", "q_value"],
     "experiments": [
         "experiment_id", "variants", "exposed_users", "users_multiple_variants", "has_control",
-        "srm_chi_square", "srm_degrees_of_freedom", "srm_p_value", "srm_null_reason"],
+        "srm_chi_square", "srm_degrees_of_freedom", "srm_p_value", "srm_null_reason", "srm_q_value"],
 }
-P_VALUE_COLUMNS = {"p_value", "srm_p_value"}
+P_VALUE_COLUMNS = {"p_value", "srm_p_value", "q_value", "srm_q_value"}
 PER_USER_MARTS = ("+activation_users", "+activation_user_milestones", "+activation_quarantined_events",
                   "+activation_quarantined_users", "+activation_data_quality")
 
@@ -133,6 +144,22 @@ def assert_all_match(marts, ref):
 
 def pick(rows, **where):
     return [r for r in rows if all(r[k] == v for k, v in where.items())]
+
+
+def with_q_values(rows, p_column, q_column):
+    """The expected rows with ``q_column`` set by the step-up rule written out
+    (harness.bh_by_hand) over their ``p_column``: the rows must hold the mart's whole family."""
+    for row, q_value in zip(rows, bh_by_hand([row[p_column] for row in rows])):
+        row[q_column] = q_value
+    return rows
+
+
+def assert_family_is(rows, p_column, expected_rows, key):
+    """The mart's rows with a non-null ``p_column`` are those of ``expected_rows`` (by key)."""
+    def keys(found):
+        return sorted(tuple(r[k] for k in key) for r in found if r[p_column] is not None)
+
+    assert keys(rows) == keys(expected_rows)
 
 
 def greenwood_bounds(survival, variance):
@@ -288,14 +315,15 @@ def test_km_summary_by_hand(request, source):
                      "time_to_milestone_summary", f"{source} m4 ties")
 
 
-def logrank_by_hand():
-    """Three-group log-rank statistic of m1 by install_source (cens, oneday, ties) from
-    the at-risk and event table written out by hand."""
-    table = [  # day: (at risk cens, oneday, ties), (events cens, oneday, ties)
-        ((3, 3, 4), (0, 0, 2)),
-        ((3, 3, 1), (0, 3, 0)),
-        ((3, 0, 1), (0, 0, 1)),
-    ]
+# Per event day: (at risk cens, oneday, ties), (events cens, oneday, ties).
+M1_LOGRANK_TABLE = [((3, 3, 4), (0, 0, 2)), ((3, 3, 1), (0, 3, 0)), ((3, 0, 1), (0, 0, 1))]
+# m4: t1 reaches it on day 0 and t2 on day 1, t3 is censored on day 1.
+M4_LOGRANK_TABLE = [((3, 3, 4), (0, 0, 1)), ((3, 3, 3), (0, 0, 1))]
+
+
+def logrank_by_hand(table=M1_LOGRANK_TABLE):
+    """Three-group log-rank statistic by install_source (cens, oneday, ties) from an
+    at-risk and event table written out by hand (m1's unless told)."""
     u = [Fraction(0)] * 3
     v = [[Fraction(0)] * 3 for _ in range(3)]
     for at_risk, events in table:
@@ -313,13 +341,16 @@ def logrank_by_hand():
 @pytest.mark.parametrize("source", ["mart", "reference"])
 def test_km_logrank_by_hand(request, source):
     tests = outputs(request, "km", source)["time_to_milestone_tests"]
-    statistic = logrank_by_hand()
+    statistic, m4_statistic = logrank_by_hand(), logrank_by_hand(M4_LOGRANK_TABLE)
     none = dict(chi_square=None, degrees_of_freedom=None, p_value=None)
     expected = [
         # three included groups (solo is below the minimum size): the k-group test
         dict(milestone_id="m1", segment_dimension="install_source", groups_total=4, groups_included=3,
              users_included=10, events_included=6, chi_square=statistic, degrees_of_freedom=2,
              p_value=chi_square_sf(statistic, 2), null_reason=None),
+        dict(milestone_id="m4", segment_dimension="install_source", groups_total=4, groups_included=3,
+             users_included=10, events_included=2, chi_square=m4_statistic, degrees_of_freedom=2,
+             p_value=chi_square_sf(m4_statistic, 2), null_reason=None),
         # pro has one user only: one included group
         dict(milestone_id="m1", segment_dimension="plan_tier", groups_total=2, groups_included=1,
              users_included=10, events_included=6, null_reason="fewer_than_two_groups", **none),
@@ -332,7 +363,9 @@ def test_km_logrank_by_hand(request, source):
         dict(milestone_id="m3", segment_dimension="install_source", groups_total=4, groups_included=3,
              users_included=10, events_included=10, null_reason="singular_variance", **none),
     ]
-    for row in expected:
+    # the two p-values of the mart are one family: q_m1 = min(2 p_m1 / 1, p_m4), q_m4 = p_m4
+    assert_family_is(tests, "p_value", expected, MART_KEYS["time_to_milestone_tests"])
+    for row in with_q_values(expected, "p_value", "q_value"):
         actual = pick(tests, milestone_id=row["milestone_id"], segment_dimension=row["segment_dimension"])
         assert_stat_rows(actual, [row], "time_to_milestone_tests", f"{source} {row['milestone_id']}")
     assert not pick(tests, segment_dimension="all")
@@ -347,6 +380,11 @@ def test_km_logrank_by_hand_equals_lifelines():
     result = multivariate_logrank_test(durations, groups, events)
     assert math.isclose(result.test_statistic, logrank_by_hand(), rel_tol=1e-12)
     assert math.isclose(result.p_value, chi_square_sf(logrank_by_hand(), 2), rel_tol=1e-9)
+    m4_durations = [3, 5, 5, 10, 10, 10, 0, 1, 1, 10]
+    m4_events = [0, 0, 0, 0, 0, 0, 1, 1, 0, 0]
+    result = multivariate_logrank_test(m4_durations, groups, m4_events)
+    assert math.isclose(result.test_statistic, logrank_by_hand(M4_LOGRANK_TABLE), rel_tol=1e-12)
+    assert math.isclose(result.p_value, chi_square_sf(logrank_by_hand(M4_LOGRANK_TABLE), 2), rel_tol=1e-9)
 
 
 # ----------------------------------------------------------- hand-written: experiments
@@ -428,14 +466,19 @@ def test_experiment_case_matches_reference(experiment_mart, experiment_reference
 
 
 def result_row(experiment_id, variant, metric, c1, n1, control=None, **comparison):
+    lower, upper = wilson_by_hand(c1, n1)
     row = {"experiment_id": experiment_id, "variant": variant, "metric": metric, "is_control": variant == "control",
            "users": n1, "converted_users": c1, "conversion_rate": c1 / n1,
-           "control_users": None, "control_converted_users": None, "control_conversion_rate": None}
+           "conversion_rate_ci_lower": lower, "conversion_rate_ci_upper": upper,
+           "control_users": None, "control_converted_users": None, "control_conversion_rate": None,
+           "control_conversion_rate_ci_lower": None, "control_conversion_rate_ci_upper": None}
     if control is not None:
         c0, n0 = control
-        row.update(control_users=n0, control_converted_users=c0, control_conversion_rate=c0 / n0)
+        lower, upper = wilson_by_hand(c0, n0)
+        row.update(control_users=n0, control_converted_users=c0, control_conversion_rate=c0 / n0,
+                   control_conversion_rate_ci_lower=lower, control_conversion_rate_ci_upper=upper)
     row.update(dict.fromkeys(["uplift_abs", "uplift_abs_ci_lower", "uplift_abs_ci_upper", "uplift_rel",
-                              "uplift_rel_ci_lower", "uplift_rel_ci_upper", "z_statistic", "p_value"]))
+                              "uplift_rel_ci_lower", "uplift_rel_ci_upper", "z_statistic", "p_value", "q_value"]))
     row.update(comparison)
     return row
 
@@ -457,7 +500,8 @@ def by_hand(c1, n1, c0, n0, reason=None):
     return out
 
 
-EXPERIMENT_RESULTS_BY_HAND = [
+# The p-values of checkout's and zero's treatments are the mart's whole family (zero's two tied).
+EXPERIMENT_RESULTS_BY_HAND = with_q_values([
     # checkout activation: control k1, k4 of 4 (k2 activated before exposure, x1 left out)
     result_row("checkout", "control", "activation", 2, 4, (2, 4), null_reason="control"),
     result_row("checkout", "treatment", "activation", 3, 5, (2, 4), **by_hand(3, 5, 2, 4)),
@@ -478,12 +522,13 @@ EXPERIMENT_RESULTS_BY_HAND = [
     result_row("(missing)", "control", "activation", 0, 1, (0, 1), null_reason="control"),
     result_row("nov", "(missing)", "activation", 0, 3, null_reason="no_control"),
     result_row("7", "control", "paid", 0, 1, (0, 1), null_reason="control"),
-]
+], "p_value", "q_value")
 
 
 @pytest.mark.parametrize("source", ["mart", "reference"])
 def test_experiment_results_by_hand(request, source):
     results = outputs(request, "experiment", source)["experiment_results"]
+    assert_family_is(results, "p_value", EXPERIMENT_RESULTS_BY_HAND, MART_KEYS["experiment_results"])
     for row in EXPERIMENT_RESULTS_BY_HAND:
         actual = pick(results, experiment_id=row["experiment_id"], variant=row["variant"], metric=row["metric"])
         assert_stat_rows(actual, [row], "experiment_results", f"{source} {row['experiment_id']}")
@@ -495,6 +540,20 @@ def test_experiment_results_by_hand(request, source):
     assert math.isclose(treatment["uplift_abs"], 0.1, rel_tol=1e-6)
     assert math.isclose(treatment["uplift_rel"], 0.2, rel_tol=1e-6)
     assert math.isclose(treatment["z_statistic"], 0.1 / math.sqrt(5 / 9 * 4 / 9 * (1 / 5 + 1 / 4)), rel_tol=1e-6)
+    # Wilson intervals: 3 of 5 beside the control's 2 of 4, the bounds written out
+    assert math.isclose(treatment["conversion_rate_ci_lower"], 0.23072428127601, rel_tol=1e-9)
+    assert math.isclose(treatment["conversion_rate_ci_upper"], 0.88237922576735, rel_tol=1e-9)
+    assert math.isclose(treatment["control_conversion_rate_ci_lower"], 0.15003898915214, rel_tol=1e-9)
+    assert math.isclose(treatment["control_conversion_rate_ci_upper"], 0.84996101084785, rel_tol=1e-9)
+    # 0 of 2 and 1 of 1: the bounds at 0 and 1
+    zero = pick(results, experiment_id="zero", variant="treatment", metric="activation")[0]
+    assert abs(zero["conversion_rate_ci_lower"]) <= 1e-12
+    assert math.isclose(zero["conversion_rate_ci_upper"], 0.65761977249334, rel_tol=1e-9)
+    full = pick(results, experiment_id="full", variant="treatment", metric="activation")[0]
+    assert math.isclose(full["conversion_rate_ci_lower"], 0.20654931437723, rel_tol=1e-9)
+    assert math.isclose(full["control_conversion_rate_ci_upper"], 1.0, rel_tol=1e-12)
+    pricing = pick(results, experiment_id="pricing", variant="a", metric="activation")[0]
+    assert (pricing["control_conversion_rate_ci_lower"], pricing["control_conversion_rate_ci_upper"]) == (None, None)
 
 
 @pytest.mark.parametrize("source", ["mart", "reference"])
@@ -505,7 +564,7 @@ def test_experiments_by_hand(request, source):
         out = {"experiment_id": experiment_id, "variants": len(counts), "exposed_users": sum(counts),
                "users_multiple_variants": multiple, "has_control": has_control,
                "srm_chi_square": None, "srm_degrees_of_freedom": None, "srm_p_value": None,
-               "srm_null_reason": "single_variant"}
+               "srm_null_reason": "single_variant", "srm_q_value": None}
         if len(counts) > 1:
             mean = sum(counts) / len(counts)
             statistic = sum((c - mean) ** 2 / mean for c in counts)
@@ -517,6 +576,10 @@ def test_experiments_by_hand(request, source):
                 row("zero", [2, 2], 0, True), row("flat", [1, 1], 0, True), row("full", [1, 1], 0, True),
                 row("(missing)", [1, 1], 0, True), row("nov", [3], 0, False), row("7", [1], 0, True),
                 row("both", [], 1, False)]
+    # six p-values: checkout 4 v 5 (0.739), pricing 2 v 1 (0.564) and four of 1 (equal
+    # counts), so m p / j >= 1 for every j: every q is 1
+    with_q_values(expected, "srm_p_value", "srm_q_value")
+    assert [r["srm_q_value"] for r in expected if r["srm_p_value"] is not None] == [1.0] * 6
     assert_stat_rows(experiments, expected, "experiments", source)
 
 
@@ -555,7 +618,9 @@ def test_paid_metric_on_conversion_event_by_date(request, source):
     expected = [result_row("ce", "control", "paid", 1, 2, (1, 2), null_reason="control"),
                 result_row("ce", "treatment", "paid", 1, 3, (1, 2), **by_hand(1, 3, 1, 2)),
                 result_row("ce", "treatment", "activation", 0, 3, (0, 2), **by_hand(0, 3, 0, 2, "no_variation"))]
-    for row in expected:
+    # one p-value in the mart: a family of one, q = p
+    assert_family_is(results, "p_value", expected, MART_KEYS["experiment_results"])
+    for row in with_q_values(expected, "p_value", "q_value"):
         actual = pick(results, experiment_id="ce", variant=row["variant"], metric=row["metric"])
         assert_stat_rows(actual, [row], "experiment_results", f"{source} {row['variant']}")
 
@@ -764,7 +829,12 @@ def test_waltons_equals_lifelines(waltons):
     for group, part in frame.groupby("group"):
         assert_curve_equals_lifelines(marts, "install_source", group, part["T"], part["E"])
     control, treated = frame[frame.group == "control"], frame[frame.group == "miR-137"]
-    assert_test_equals(marts, "install_source", logrank_test(control["T"], treated["T"], control["E"], treated["E"]), 1)
+    result = logrank_test(control["T"], treated["T"], control["E"], treated["E"])
+    assert_test_equals(marts, "install_source", result, 1)
+    # the mart's only p-value: a family of one, q = p
+    tests = marts["time_to_milestone_tests"]
+    assert [r["segment_dimension"] for r in tests if r["p_value"] is not None] == ["install_source"]
+    assert same_value("q_value", pick(tests, segment_dimension="install_source")[0]["q_value"], float(result.p_value))
     assert_all_match(marts, ref)
 
 
@@ -784,18 +854,27 @@ def rossi(dbt_builder):
 
 def test_rossi_equals_lifelines(rossi):
     from lifelines.statistics import logrank_test, multivariate_logrank_test
+    from statsmodels.stats.multitest import multipletests
 
     frame, marts, ref = rossi
+    family = {}
     assert_curve_equals_lifelines(marts, "all", "all", frame["week"], frame["arrest"])
     for column, dimension, prefix in (("fin", "install_source", "fin_"), ("race", "plan_tier", "race_")):
         for value, part in frame.groupby(column):
             assert_curve_equals_lifelines(marts, dimension, f"{prefix}{value}", part["week"], part["arrest"])
         zero, one = frame[frame[column] == 0], frame[frame[column] == 1]
-        assert_test_equals(marts, dimension, logrank_test(zero["week"], one["week"], zero["arrest"], one["arrest"]), 1)
+        family[dimension] = logrank_test(zero["week"], one["week"], zero["arrest"], one["arrest"])
+        assert_test_equals(marts, dimension, family[dimension], 1)
     for band, part in frame.groupby("prio_band"):
         assert_curve_equals_lifelines(marts, "company_size", band, part["week"], part["arrest"])
-    assert_test_equals(marts, "company_size",
-                       multivariate_logrank_test(frame["week"], frame["prio_band"], frame["arrest"]), 4)
+    family["company_size"] = multivariate_logrank_test(frame["week"], frame["prio_band"], frame["arrest"])
+    assert_test_equals(marts, "company_size", family["company_size"], 4)
+    # the three tests are the mart's family (signup_type has one group): statsmodels on lifelines' p-values
+    tests = marts["time_to_milestone_tests"]
+    assert sorted(r["segment_dimension"] for r in tests if r["p_value"] is not None) == sorted(family)
+    q_values = multipletests([float(result.p_value) for result in family.values()], method="fdr_bh")[1]
+    for dimension, q_value in zip(family, q_values):
+        assert same_value("q_value", pick(tests, segment_dimension=dimension)[0]["q_value"], float(q_value)), dimension
     assert_all_match(marts, ref)
 
 

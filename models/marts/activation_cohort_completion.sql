@@ -70,7 +70,7 @@ flagged as (
 
 ),
 
-final as (
+counted as (
 
     select
         cohort_date,
@@ -81,13 +81,30 @@ final as (
         count(*) as cohort_users,
         count(case when is_eligible then 1 end) as eligible_users,
         count(case when is_eligible and is_completed then 1 end) as completed_users,
-        cast(count(case when is_eligible and is_completed then 1 end) as {{ activation_type_double() }})
-        / nullif(count(case when is_eligible then 1 end), 0) as completion_rate,
-        count(case when is_eligible then 1 end) = count(*) as is_mature,
         max(as_of) as as_of
 
     from flagged
     group by cohort_date, milestone_id, milestone_level, window_name
+
+),
+
+final as (
+
+    select
+        cohort_date,
+        milestone_id,
+        milestone_level,
+        window_name,
+        window_seconds,
+        cohort_users,
+        eligible_users,
+        completed_users,
+        cast(completed_users as {{ activation_type_double() }}) / nullif(eligible_users, 0) as completion_rate,
+        {{ activation_wilson_interval('completed_users', 'eligible_users', 'completion_rate') }},
+        eligible_users = cohort_users as is_mature,
+        as_of
+
+    from counted
 
 )
 

@@ -35,17 +35,32 @@ grouped as (
 
 ),
 
+with_total as (
+
+    select
+        highest_level_reached,
+        users,
+        converted_users,
+        sum(users) over () as all_users
+
+    from grouped
+
+),
+
 final as (
 
     select
-        grouped.highest_level_reached,
-        grouped.users,
-        grouped.converted_users,
-        cast(grouped.converted_users as {{ activation_type_double() }}) / nullif(grouped.users, 0) as conversion_rate,
-        cast(grouped.users as {{ activation_type_double() }}) / sum(grouped.users) over () as share_of_users,
+        with_total.highest_level_reached,
+        with_total.users,
+        with_total.converted_users,
+        cast(with_total.converted_users as {{ activation_type_double() }})
+        / nullif(with_total.users, 0) as conversion_rate,
+        {{ activation_wilson_interval('with_total.converted_users', 'with_total.users', 'conversion_rate') }},
+        cast(with_total.users as {{ activation_type_double() }}) / with_total.all_users as share_of_users,
+        {{ activation_wilson_interval('with_total.users', 'with_total.all_users', 'share_of_users') }},
         as_of.as_of_at as as_of
 
-    from grouped
+    from with_total
     cross join as_of
 
 )

@@ -122,8 +122,14 @@ final as (
         with_entries.completed_users,
         cast(with_entries.entered_users - with_entries.completed_users as {{ activation_type_double() }})
         / nullif(with_entries.entered_users, 0) as drop_off_rate,
+        {{ activation_wilson_interval(
+            'with_entries.entered_users - with_entries.completed_users', 'with_entries.entered_users', 'drop_off_rate'
+        ) }},
         cast(with_entries.completed_users as {{ activation_type_double() }})
         / nullif(with_entries.eligible_users, 0) as conversion_from_start,
+        {{ activation_wilson_interval(
+            'with_entries.completed_users', 'with_entries.eligible_users', 'conversion_from_start'
+        ) }},
         with_entries.median_hours_from_previous_step,
         with_entries.mean_hours_from_previous_step,
         as_of.as_of_at as as_of

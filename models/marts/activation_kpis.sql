@@ -287,6 +287,9 @@ period_values as (
     ('pql_conversion_rate', 'pql_numerator', 'activated_users',
         'cast(pql_numerator as ' ~ double ~ ') / nullif(activated_users, 0)'),
 ] %}
+{#- The KPIs that are a share of counted users: their value carries a Wilson interval. -#}
+{%- set proportion_kpis = ['activation_rate', 'milestone_completion_rate', 'conversion_rate_activated',
+                           'retention_d7', 'retention_d30', 'pql_conversion_rate'] %}
 
 kpi_definitions as (
 
@@ -294,7 +297,8 @@ kpi_definitions as (
     select
         {{ activation_string_literal(kpi_name) }} as kpi_name,
         {{ activation_string_literal(label) }} as kpi_label,
-        {{ activation_string_literal(direction) }} as direction
+        {{ activation_string_literal(direction) }} as direction,
+        {{ 'true' if kpi_name in proportion_kpis else 'false' }} as is_proportion
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -312,6 +316,7 @@ kpi_values as (
         kpi_definitions.kpi_name,
         kpi_definitions.kpi_label,
         kpi_definitions.direction,
+        kpi_definitions.is_proportion,
         {%- for column, position in [('numerator', 1), ('denominator', 2), ('kpi_value', 3)] %}
         case kpi_definitions.kpi_name
             {%- for formula in kpi_formulas %}
@@ -336,6 +341,7 @@ compared as (
         kpi_values.denominator,
         targets.target_value,
         kpi_values.direction,
+        kpi_values.is_proportion,
         lag(kpi_values.kpi_value) over (
             partition by kpi_values.kpi_name
             order by kpi_values.period_start
@@ -354,6 +360,9 @@ final as (
         compared.kpi_name,
         compared.kpi_label,
         compared.kpi_value as value,
+        {{ activation_wilson_interval(
+            'case when compared.is_proportion then compared.numerator end', 'compared.denominator', 'value'
+        ) }},
         compared.numerator,
         compared.denominator,
         compared.target_value,

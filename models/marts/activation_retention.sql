@@ -45,7 +45,7 @@ activated as (
 
 ),
 
-final as (
+counted as (
 
     select
         activation_cohort_date,
@@ -53,13 +53,27 @@ final as (
         count(*) as activated_users,
         count(case when is_eligible then 1 end) as eligible_users,
         count(case when is_eligible and is_retained then 1 end) as retained_users,
-        cast(count(case when is_eligible and is_retained then 1 end) as {{ activation_type_double() }})
-        / nullif(count(case when is_eligible then 1 end), 0) as retention_rate,
-        count(case when is_eligible then 1 end) = count(*) as is_mature,
         max(as_of) as as_of
 
     from activated
     group by activation_cohort_date, window_days
+
+),
+
+final as (
+
+    select
+        activation_cohort_date,
+        window_days,
+        activated_users,
+        eligible_users,
+        retained_users,
+        cast(retained_users as {{ activation_type_double() }}) / nullif(eligible_users, 0) as retention_rate,
+        {{ activation_wilson_interval('retained_users', 'eligible_users', 'retention_rate') }},
+        eligible_users = activated_users as is_mature,
+        as_of
+
+    from counted
 
 )
 

@@ -181,7 +181,7 @@ comparisons as (
 
 ),
 
-final as (
+with_p_values as (
 
     select
         experiment_id,
@@ -191,9 +191,11 @@ final as (
         cast(users as {{ dbt.type_bigint() }}) as users,
         cast(converted_users as {{ dbt.type_bigint() }}) as converted_users,
         cast(rate as {{ double }}) as conversion_rate,
+        {{ activation_wilson_interval('converted_users', 'users', 'conversion_rate', double) }},
         cast(control_users as {{ dbt.type_bigint() }}) as control_users,
         cast(control_converted_users as {{ dbt.type_bigint() }}) as control_converted_users,
         cast(control_rate as {{ double }}) as control_conversion_rate,
+        {{ activation_wilson_interval('control_converted_users', 'control_users', 'control_conversion_rate', double) }},
         cast(uplift_abs as {{ double }}) as uplift_abs,
         cast(uplift_abs - {{ z_95 }} * uplift_abs_se as {{ double }}) as uplift_abs_ci_lower,
         cast(uplift_abs + {{ z_95 }} * uplift_abs_se as {{ double }}) as uplift_abs_ci_upper,
@@ -208,6 +210,24 @@ final as (
         cast(null_reason as {{ dbt.type_string() }}) as null_reason
 
     from comparisons
+
+),
+
+{#- Benjamini-Hochberg q-values across the p-values of this mart (SPEC §11). #}
+{{ activation_bh_q_values('with_p_values', ['experiment_id', 'variant', 'metric'], ['p_value'], ['q_value']) }},
+
+final as (
+
+    select
+        with_p_values.*,
+        q_values.q_value
+
+    from with_p_values
+    left join with_p_values__q_values as q_values
+        on
+            with_p_values.experiment_id = q_values.experiment_id
+            and with_p_values.variant = q_values.variant
+            and with_p_values.metric = q_values.metric
 
 )
 

@@ -111,7 +111,7 @@ summary as (
 
 ),
 
-final as (
+with_p_values as (
 
     select
         experiment_id,
@@ -127,6 +127,21 @@ final as (
         cast(srm_null_reason as {{ dbt.type_string() }}) as srm_null_reason
 
     from summary
+
+),
+
+{#- Benjamini-Hochberg q-values across the p-values of this mart (SPEC §11). #}
+{{ activation_bh_q_values('with_p_values', ['experiment_id'], ['srm_p_value'], ['srm_q_value']) }},
+
+final as (
+
+    select
+        with_p_values.*,
+        q_values.srm_q_value
+
+    from with_p_values
+    left join with_p_values__q_values as q_values
+        on with_p_values.experiment_id = q_values.experiment_id
 
 )
 

@@ -216,7 +216,9 @@ ranked as (
         conversion.y1 as reached_converted_users,
         conversion.y0 as not_reached_converted_users,
         conversion.rate1 as reached_conversion_rate,
+        {{ activation_wilson_interval('conversion.y1', 'conversion.n1', 'reached_conversion_rate') }},
         conversion.rate0 as not_reached_conversion_rate,
+        {{ activation_wilson_interval('conversion.y0', 'conversion.n0', 'not_reached_conversion_rate') }},
         conversion.lift_abs as conversion_lift_abs,
         conversion.lift_rel as conversion_lift_rel,
         conversion.chi_square as conversion_chi_square,
@@ -228,7 +230,9 @@ ranked as (
         retention.n0 as not_reached_retention_users,
         retention.y0 as not_reached_retained_users,
         retention.rate1 as reached_retention_rate,
+        {{ activation_wilson_interval('retention.y1', 'retention.n1', 'reached_retention_rate') }},
         retention.rate0 as not_reached_retention_rate,
+        {{ activation_wilson_interval('retention.y0', 'retention.n0', 'not_reached_retention_rate') }},
         retention.lift_abs as retention_lift_abs,
         retention.lift_rel as retention_lift_rel,
         retention.chi_square as retention_chi_square,
@@ -249,7 +253,7 @@ ranked as (
 
 ),
 
-final as (
+with_p_values as (
 
     select
         milestone_id,
@@ -261,7 +265,9 @@ final as (
         cast({{ column }} as {{ dbt.type_bigint() }}) as {{ column }},
         {%- endfor %}
         {%- for column in [
-            'reached_conversion_rate', 'not_reached_conversion_rate', 'conversion_lift_abs',
+            'reached_conversion_rate', 'reached_conversion_rate_ci_lower', 'reached_conversion_rate_ci_upper',
+            'not_reached_conversion_rate', 'not_reached_conversion_rate_ci_lower',
+            'not_reached_conversion_rate_ci_upper', 'conversion_lift_abs',
             'conversion_lift_rel', 'conversion_chi_square', 'conversion_p_value'
         ] %}
         cast({{ column }} as {{ activation_type_double() }}) as {{ column }},
@@ -274,7 +280,9 @@ final as (
         cast({{ column }} as {{ dbt.type_bigint() }}) as {{ column }},
         {%- endfor %}
         {%- for column in [
-            'reached_retention_rate', 'not_reached_retention_rate', 'retention_lift_abs',
+            'reached_retention_rate', 'reached_retention_rate_ci_lower', 'reached_retention_rate_ci_upper',
+            'not_reached_retention_rate', 'not_reached_retention_rate_ci_lower',
+            'not_reached_retention_rate_ci_upper', 'retention_lift_abs',
             'retention_lift_rel', 'retention_chi_square', 'retention_p_value'
         ] %}
         cast({{ column }} as {{ activation_type_double() }}) as {{ column }},
@@ -292,6 +300,25 @@ final as (
         ) as suggested_weight
 
     from ranked
+
+),
+
+{#- Benjamini-Hochberg q-values across the p-values of this mart (SPEC §11). #}
+{{ activation_bh_q_values(
+    'with_p_values', ['milestone_id'],
+    ['conversion_p_value', 'retention_p_value'], ['conversion_q_value', 'retention_q_value']
+) }},
+
+final as (
+
+    select
+        with_p_values.*,
+        q_values.conversion_q_value,
+        q_values.retention_q_value
+
+    from with_p_values
+    left join with_p_values__q_values as q_values
+        on with_p_values.milestone_id = q_values.milestone_id
 
 )
 

@@ -109,6 +109,7 @@ final as (
         cast(scored_users as {{ dbt.type_bigint() }}) as scored_users,
         cast(converted_users as {{ dbt.type_bigint() }}) as converted_users,
         cast(cast(converted_users as {{ double }}) / nullif(scored_users, 0) as {{ double }}) as conversion_rate,
+        {{ activation_wilson_interval('converted_users', 'scored_users', 'conversion_rate', double) }},
         cast(
             case
                 when null_reason is null

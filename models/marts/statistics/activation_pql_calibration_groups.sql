@@ -212,14 +212,17 @@ final as (
         cast(users as {{ dbt.type_bigint() }}) as users,
         cast(converted_users as {{ dbt.type_bigint() }}) as converted_users,
         cast(cast(converted_users as {{ double }}) / nullif(users, 0) as {{ double }}) as conversion_rate,
+        {{ activation_wilson_interval('converted_users', 'users', 'conversion_rate', double) }},
         cast(
             (cast(converted_users as {{ double }}) / nullif(users, 0))
             / nullif(cast(total_converted_users as {{ double }}) / nullif(total_users, 0), 0)
             as {{ double }}
         ) as lift,
         cast(cast(users as {{ double }}) / nullif(total_users, 0) as {{ double }}) as share_of_users,
+        {{ activation_wilson_interval('users', 'total_users', 'share_of_users', double) }},
         cast(cast(converted_users as {{ double }}) / nullif(total_converted_users, 0) as {{ double }})
             as share_of_conversions,
+        {{ activation_wilson_interval('converted_users', 'total_converted_users', 'share_of_conversions', double) }},
         cast(cumulative_users as {{ dbt.type_bigint() }}) as cumulative_users,
         cast(cumulative_converted_users as {{ dbt.type_bigint() }}) as cumulative_converted_users,
         cast(cast(cumulative_converted_users as {{ double }}) / nullif(cumulative_users, 0) as {{ double }})

@@ -121,6 +121,7 @@ final as (
         completed_users,
         eligible_users - completed_users as not_completed_users,
         cast(completed_users as {{ activation_type_double() }}) / nullif(eligible_users, 0) as completion_rate,
+        {{ activation_wilson_interval('completed_users', 'eligible_users', 'completion_rate') }},
         is_included,
         {#- The same conditions as the test's null reasons: a test with a statistic. #}
         case

@@ -86,7 +86,7 @@ test_statistics as (
 
 ),
 
-final as (
+with_p_values as (
 
     select
         milestone_id,
@@ -105,6 +105,23 @@ final as (
         null_reason
 
     from test_statistics
+
+),
+
+{#- Benjamini-Hochberg q-values across the p-values of this mart (SPEC §11). #}
+{{ activation_bh_q_values('with_p_values', ['milestone_id', 'segment_dimension'], ['p_value'], ['q_value']) }},
+
+final as (
+
+    select
+        with_p_values.*,
+        q_values.q_value
+
+    from with_p_values
+    left join with_p_values__q_values as q_values
+        on
+            with_p_values.milestone_id = q_values.milestone_id
+            and with_p_values.segment_dimension = q_values.segment_dimension
 
 )
 
