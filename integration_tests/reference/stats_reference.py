@@ -7,9 +7,10 @@ conversion, activity, the rolling PQL score) are computed there in plain Python 
 the raw rows, and the statistics themselves are library calls on those tables:
 ``scipy.stats.chi2_contingency(table, correction=False)`` for every chi-square test
 and ``sklearn.metrics.roc_auc_score`` for the ROC AUC; each completion, conversion
-and retention rate and each share has its 95% Wilson score interval beside it
-(``<rate>_ci_lower`` / ``<rate>_ci_upper``: statsmodels' ``proportion_confint`` through
-``bi_reference.wilson_interval``, clamped to [0, 1], null when the rate is).
+and retention rate, each share and each precision and recall at a threshold has its
+95% Wilson score interval beside it (``<rate>_ci_lower`` / ``<rate>_ci_upper``:
+statsmodels' ``proportion_confint`` through ``bi_reference.wilson_interval``, clamped
+to [0, 1], null when the rate is).
 Each p-value has its Benjamini–Hochberg q-value beside it, statsmodels'
 ``multipletests(method='fdr_bh')`` over the family of every non-null p-value of its
 mart (``bh_q_values``; both p-values of ``milestone_impact`` form one family).
@@ -404,6 +405,8 @@ def _group_rows(score_name, grouping, groups, scored_users, converted_total):
         rate_lower, rate_upper = bi.wilson_interval(converted, users)
         users_lower, users_upper = bi.wilson_interval(users, scored_users)
         conversions_lower, conversions_upper = bi.wilson_interval(converted, converted_total)
+        precision_lower, precision_upper = bi.wilson_interval(cumulative_converted, cumulative_users)
+        recall_lower, recall_upper = bi.wilson_interval(cumulative_converted, converted_total)
         scores = [s for s, _ in members]
         out.append({
             "score_name": score_name,
@@ -428,7 +431,11 @@ def _group_rows(score_name, grouping, groups, scored_users, converted_total):
             "cumulative_users": cumulative_users,
             "cumulative_converted_users": cumulative_converted,
             "precision_at_threshold": _ratio(cumulative_converted, cumulative_users),
+            "precision_at_threshold_ci_lower": precision_lower,
+            "precision_at_threshold_ci_upper": precision_upper,
             "recall_at_threshold": _ratio(cumulative_converted, converted_total),
+            "recall_at_threshold_ci_lower": recall_lower,
+            "recall_at_threshold_ci_upper": recall_upper,
         })
     return out
 

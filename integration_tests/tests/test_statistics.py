@@ -45,7 +45,8 @@ INTERVAL_RATES = {
     "milestone_impact": ("reached_conversion_rate", "not_reached_conversion_rate", "reached_retention_rate",
                          "not_reached_retention_rate"),
     "pql_calibration": ("conversion_rate",),
-    "pql_calibration_groups": ("conversion_rate", "share_of_users", "share_of_conversions"),
+    "pql_calibration_groups": ("conversion_rate", "share_of_users", "share_of_conversions", "precision_at_threshold",
+                               "recall_at_threshold"),
 }
 # The p-value columns and their Benjamini–Hochberg q-value columns, per mart: one family per mart.
 Q_VALUE_COLUMNS = {
@@ -413,6 +414,9 @@ def test_calibration_bands_precision_recall(calibration, source):
     expected = [(1 / 2, 1 / 3), (2 / 3, 2 / 3), (1 / 2, 1.0), (3 / 8, 1.0)]
     for group, (precision, recall) in zip(bands, expected):
         assert close(group["precision_at_threshold"], precision) and close(group["recall_at_threshold"], recall)
+    for group, (users, converted) in zip(bands, [(2, 1), (3, 2), (6, 3), (8, 3)]):
+        assert interval_close(group, "precision_at_threshold", wilson_by_hand(converted, users))
+        assert interval_close(group, "recall_at_threshold", wilson_by_hand(converted, 3))
     assert close(bands[0]["lift"], 0.5 / 0.375) and close(bands[2]["share_of_users"], 3 / 8)
     assert (bands[2]["min_score"], bands[2]["max_score"]) == (1, 1)
     assert bands[3]["lift"] == 0 and close(bands[3]["share_of_conversions"], 0.0)
@@ -428,6 +432,8 @@ def test_calibration_empty_bands_and_deciles(calibration, source):
     assert empty["min_score"] is None and empty["max_score"] is None and empty["conversion_rate"] is None
     assert empty["lift"] is None and empty["precision_at_threshold"] is None
     assert empty["share_of_users"] == 0 and empty["recall_at_threshold"] == 0
+    assert interval_close(empty, "precision_at_threshold", None)  # 0 of 0 cumulative users
+    assert interval_close(empty, "recall_at_threshold", wilson_by_hand(0, 3))
     deciles = sorted(rows(tables, "pql_calibration_groups", score_name="activation_score", grouping="decile"),
                      key=lambda g: g["group_rank"])
     # 8 users, one per decile; ties on score ordered by user_id as text (u10 before u6)
@@ -482,11 +488,17 @@ def test_calibration_rate_intervals_by_hand(calibration, source):
     assert interval_close(hot, "conversion_rate", (0.09453120573423, 0.90546879426576))  # 1 of 2
     assert interval_close(hot, "share_of_users", (0.07147921275210, 0.59072456968983))  # 2 of 8
     assert interval_close(hot, "share_of_conversions", (0.06149194472039, 0.79234039919795))  # 1 of 3
+    assert interval_close(hot, "precision_at_threshold", (0.09453120573423, 0.90546879426576))  # 1 of 2
+    assert interval_close(hot, "recall_at_threshold", (0.06149194472039, 0.79234039919795))  # 1 of 3
     assert interval_close(below, "conversion_rate", (0.0, 0.65761977249334))  # 0 of 2
     assert interval_close(below, "share_of_conversions", (0.0, 0.56149703175504))  # 0 of 3
+    assert interval_close(below, "precision_at_threshold", (0.13684428582359, 0.69425760539737))  # 3 of 8
+    assert interval_close(below, "recall_at_threshold", (0.43850296824495, 1.0))  # 3 of 3
     empty = one(tables, "pql_calibration_groups", score_name="pql_score", grouping="band", group_label="ae_handoff")
     assert interval_close(empty, "conversion_rate", None)  # 0 of 0
     assert interval_close(empty, "share_of_users", (0.0, 0.32440756488388))  # 0 of 8
+    assert interval_close(empty, "precision_at_threshold", None)  # 0 of 0
+    assert interval_close(empty, "recall_at_threshold", (0.0, 0.56149703175504))  # 0 of 3
     totals = {r["score_name"]: r for r in rows(tables, "pql_calibration")}
     for row in totals.values():
         assert interval_close(row, "conversion_rate", wilson_by_hand(row["converted_users"], row["scored_users"]))
@@ -497,6 +509,10 @@ def test_calibration_rate_intervals_by_hand(calibration, source):
         assert interval_close(group, "share_of_users", wilson_by_hand(group["users"], total["scored_users"])), key
         assert interval_close(group, "share_of_conversions", wilson_by_hand(
             group["converted_users"], total["converted_users"])), key
+        assert interval_close(group, "precision_at_threshold", wilson_by_hand(
+            group["cumulative_converted_users"], group["cumulative_users"])), key
+        assert interval_close(group, "recall_at_threshold", wilson_by_hand(
+            group["cumulative_converted_users"], total["converted_users"])), key
 
 
 # ------------------------------------------------------------------------- degenerate

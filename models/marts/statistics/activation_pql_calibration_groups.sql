@@ -227,8 +227,14 @@ final as (
         cast(cumulative_converted_users as {{ dbt.type_bigint() }}) as cumulative_converted_users,
         cast(cast(cumulative_converted_users as {{ double }}) / nullif(cumulative_users, 0) as {{ double }})
             as precision_at_threshold,
+        {{ activation_wilson_interval(
+            'cumulative_converted_users', 'cumulative_users', 'precision_at_threshold', double
+        ) }},
         cast(cast(cumulative_converted_users as {{ double }}) / nullif(total_converted_users, 0) as {{ double }})
-            as recall_at_threshold
+            as recall_at_threshold,
+        {{ activation_wilson_interval(
+            'cumulative_converted_users', 'total_converted_users', 'recall_at_threshold', double
+        ) }}
 
     from cumulative
 
