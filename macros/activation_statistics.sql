@@ -166,10 +166,10 @@
     q-values (statsmodels `multipletests(method='fdr_bh')`) to the rows of `input_cte`:
     every non-null p-value of the `p_value_columns`, over all rows, is one family.
     Sorted ascending, the i-th of m p-values gets q = min over j >= i of m * p_j / j,
-    capped at 1 (ties get the same q whatever their order). The output CTE
-    `<input_cte>__q_values` holds the key columns and one column per name in
-    `q_value_columns` (null where the p-value is null); join it on the keys, which
-    must be unique and not null. -#}
+    capped at 1 (ties get the same q whatever their order). The last CTE,
+    `<input_cte>__with_q_values`, is every row and column of `input_cte` with one
+    column per name in `q_value_columns` added at the end (null where the p-value is
+    null); the key columns must be unique and not null. -#}
 {% macro activation_bh_q_values(input_cte, key_columns, p_value_columns, q_value_columns) -%}
     {%- if p_value_columns | length != q_value_columns | length -%}
         {{ exceptions.raise_compiler_error("activation_bh_q_values: give one q-value column name per p-value column") }}
@@ -233,6 +233,23 @@
 
     from {{ input_cte }}__adjusted
     group by {{ keys }}
+
+),
+
+{{ input_cte }}__with_q_values as (
+
+    select
+        {{ input_cte }}.*,
+        {%- for name in q_value_columns %}
+        q_values.{{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+
+    from {{ input_cte }}
+    left join {{ input_cte }}__q_values as q_values
+        on
+        {%- for key in key_columns %}
+            {% if not loop.first %}and {% endif %}{{ input_cte }}.{{ key }} = q_values.{{ key }}
+        {%- endfor %}
 
 )
 {%- endmacro %}

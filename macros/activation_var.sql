@@ -98,6 +98,8 @@
             'fix': "set the most groups a test compares, e.g. 10 (a test needs two groups; the log-rank test unrolls a system of max_groups - 1 equations into SQL, so at most 20)"},
         'activation_calibration_days': {'kind': 'whole', 'default': 30, 'min': 1, 'max': days_max,
             'fix': "set the days after the scoring date in which conversions count, e.g. 30"},
+        'activation_calibration_min_conversions': {'kind': 'whole', 'default': 10, 'min': 1, 'max': 2147483647,
+            'fix': "set the fewest conversions a ROC AUC is reported on, e.g. 10 (below it the AUC is null with reason too_few_conversions)"},
         'activation_experiment_exposure_event': {'kind': 'event_name', 'default': 'experiment_exposure',
             'fix': "name the event of experiment exposures, e.g. experiment_exposure"},
         'activation_experiment_id_property': {'kind': 'text', 'default': 'experiment',

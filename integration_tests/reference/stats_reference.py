@@ -17,6 +17,26 @@ mart (``bh_q_values``; both p-values of ``milestone_impact`` form one family).
 Degenerate cases are caught before the library is called and give null statistics
 with the mart's ``null_reason``.
 
+Effect sizes (95%, z = 1.959963984540054):
+
+* Beside every chi-square test (``segment_tests``; ``conversion_`` / ``retention_`` in
+  ``milestone_impact``): Cramér's V (``cramers_v``, scipy's
+  ``contingency.association(table, method='cramer', correction=False)``), the smallest
+  expected cell count of the table (``min_expected_count``, from ``chi2_contingency``)
+  and ``is_expected_below_5`` (``is_<p>_expected_below_5``); all null when the
+  chi-square is.
+* ``milestone_impact``: ``<p>_risk_ratio`` = reached rate / not-reached rate (scipy's
+  ``contingency.relative_risk``), null when a group is empty or the not-reached rate is
+  0; 0 when only the reached rate is 0. ``<p>_risk_ratio_ci_lower`` / ``_ci_upper``:
+  scipy's Katz log interval, null when either group has no outcome or is empty; they do
+  not follow the chi-square's null reason (all users with the outcome: 1, [1, 1]).
+* ``pql_calibration``: ``roc_auc_ci_lower`` / ``roc_auc_ci_upper``, DeLong's interval
+  (``delong_interval``: structural components written out, the AUC checked against
+  sklearn's), clamped to [0, 1], null when ``roc_auc`` is or with fewer than 2 converted
+  or 2 unconverted users. ``roc_auc`` is null with ``null_reason``
+  ``too_few_conversions`` when fewer than ``activation_calibration_min_conversions``
+  (default 10) users converted (checked after the other three reasons).
+
 ``compute_stats`` takes the same raw tables and vars as ``compute`` / ``compute_bi``
 and returns a dict of lists of row dicts keyed by mart name without the
 ``activation_`` prefix: ``segment_comparison``, ``segment_tests``,
@@ -47,6 +67,7 @@ import math
 
 import numpy as np
 from scipy.stats import chi2_contingency
+from scipy.stats.contingency import association, relative_risk
 from sklearn.metrics import roc_auc_score
 
 try:  # imported as package ``reference`` (tests) or as a plain module
@@ -61,9 +82,12 @@ __all__ = [
     "bh_q_values",
     "chi_square_test",
     "compute_stats",
+    "delong_interval",
+    "effect_size",
     "milestone_impact",
     "pql_calibration",
     "prepare_stats",
+    "risk_ratio",
     "segment_comparison",
 ]
 
@@ -71,12 +95,14 @@ STATS_DEFAULT_VARS = {
     "activation_stats_min_group_size": 50,
     "activation_stats_max_groups": 10,
     "activation_calibration_days": 30,
+    "activation_calibration_min_conversions": 10,
 }
 
 SEGMENT_DIMENSIONS = ("install_source", "plan_tier", "signup_type")
 RETENTION_START_DAYS = 30
 RETENTION_END_DAYS = 60
 DECILES = 10
+Z_95 = 1.959963984540054
 BELOW_BANDS = "(below bands)"
 
 
@@ -94,6 +120,65 @@ def chi_square_test(table):
     independence on a contingency table, without Yates' continuity correction."""
     statistic, p_value, dof, _ = chi2_contingency(np.asarray(table, dtype=float), correction=False)
     return float(statistic), int(dof), float(p_value)
+
+
+def effect_size(table):
+    """(Cramér's V, smallest expected cell count, smallest expected count < 5) of a
+    contingency table: scipy's ``association(method='cramer', correction=False)`` and
+    the expected frequencies of ``chi2_contingency``."""
+    observed = np.asarray(table, dtype=np.int64)
+    cramers_v = float(association(observed, method="cramer", correction=False))
+    min_expected = float(chi2_contingency(observed.astype(float), correction=False)[3].min())
+    return cramers_v, min_expected, bool(min_expected < 5)
+
+
+def risk_ratio(exposed_cases, exposed_total, control_cases, control_total):
+    """(risk ratio, Katz 95% lower, upper) from scipy's ``relative_risk``: the ratio null
+    when a group is empty or scipy gives inf / nan (no control case); the interval null
+    when a group is empty or has no case (scipy gives 0 / nan / inf there)."""
+    if exposed_total == 0 or control_total == 0:
+        return None, None, None
+    result = relative_risk(int(exposed_cases), int(exposed_total), int(control_cases), int(control_total))
+    ratio = float(result.relative_risk)
+    ratio = ratio if math.isfinite(ratio) else None
+    if exposed_cases == 0 or control_cases == 0:
+        return ratio, None, None
+    interval = result.confidence_interval(confidence_level=0.95)
+    return ratio, float(interval.low), float(interval.high)
+
+
+def delong_interval(labels, scores, z=Z_95):
+    """(AUC, lower, upper): DeLong's interval from the structural components
+    V10_i = mean_j psi(x_i, y_j) over the negatives y_j for each positive x_i and
+    V01_j = mean_i psi(x_i, y_j) for each negative (psi = 1, 1/2, 0 for x > y, x = y,
+    x < y; counted with sorted scores), var = S10 / m + S01 / n with S10, S01 the
+    sample variances (m - 1, n - 1) of V10, V01; bounds clamped to [0, 1]. The AUC is
+    asserted equal to sklearn's ``roc_auc_score``. Bounds null with fewer than 2
+    positives or 2 negatives; everything null without a positive or a negative."""
+    labels = [bool(c) for c in labels]
+    scores = [float(s) for s in scores]
+    positives = np.sort(np.asarray([s for c, s in zip(labels, scores) if c], dtype=float))
+    negatives = np.sort(np.asarray([s for c, s in zip(labels, scores) if not c], dtype=float))
+    m, n = len(positives), len(negatives)
+    if m == 0 or n == 0:
+        return None, None, None
+    # V10_i: negatives strictly below x_i, plus half of those tied with it
+    below = np.searchsorted(negatives, positives, side="left")
+    not_above = np.searchsorted(negatives, positives, side="right")
+    v10 = (below + 0.5 * (not_above - below)) / n
+    # V01_j: positives strictly above y_j, plus half of those tied with it
+    not_below = np.searchsorted(positives, negatives, side="left")
+    at_most = np.searchsorted(positives, negatives, side="right")
+    v01 = ((m - at_most) + 0.5 * (at_most - not_below)) / m
+    auc = float(v10.mean())
+    sklearn_auc = float(roc_auc_score([1 if c else 0 for c in labels], scores))
+    assert abs(auc - sklearn_auc) <= 1e-12, (auc, sklearn_auc)
+    if m < 2 or n < 2:
+        return auc, None, None
+    s10 = float(((v10 - auc) ** 2).sum() / (m - 1))
+    s01 = float(((v01 - float(v01.mean())) ** 2).sum() / (n - 1))
+    half_width = z * math.sqrt(s10 / m + s01 / n)
+    return auc, max(0.0, auc - half_width), min(1.0, auc + half_width)
 
 
 def bh_q_values(rows, p_columns, q_columns):
@@ -177,10 +262,11 @@ def segment_comparison(ctx):
                 reason = "no_variation"
             else:
                 reason = None
-            statistic = dof = p_value = None
+            statistic = dof = p_value = cramers_v = min_expected = below_5 = None
             if reason is None:
                 table = [[c, n - c] for value, (n, c) in sorted(included.items())]
                 statistic, dof, p_value = chi_square_test(table)
+                cramers_v, min_expected, below_5 = effect_size(table)
             tests.append({
                 "milestone_id": mid,
                 "segment_dimension": dimension,
@@ -192,6 +278,9 @@ def segment_comparison(ctx):
                 "chi_square": statistic,
                 "degrees_of_freedom": dof,
                 "p_value": p_value,
+                "cramers_v": cramers_v,
+                "min_expected_count": min_expected,
+                "is_expected_below_5": below_5,
                 "null_reason": reason,
             })
             for value, (eligible, completed) in sorted(groups.items()):
@@ -240,10 +329,12 @@ def _two_group_outcome(pairs, prefix):
         reason = "no_variation"
     else:
         reason = None
-    statistic = p_value = None
+    statistic = p_value = cramers_v = min_expected = below_5 = None
     if reason is None:
-        statistic, _, p_value = chi_square_test(
-            [[reached_yes, reached - reached_yes], [not_reached_yes, not_reached - not_reached_yes]])
+        table = [[reached_yes, reached - reached_yes], [not_reached_yes, not_reached - not_reached_yes]]
+        statistic, _, p_value = chi_square_test(table)
+        cramers_v, min_expected, below_5 = effect_size(table)
+    ratio, ratio_lower, ratio_upper = risk_ratio(reached_yes, reached, not_reached_yes, not_reached)
     return {
         "reached": reached,
         "not_reached": not_reached,
@@ -259,6 +350,12 @@ def _two_group_outcome(pairs, prefix):
         f"{prefix}_lift_rel": lift_rel,
         f"{prefix}_chi_square": statistic,
         f"{prefix}_p_value": p_value,
+        f"{prefix}_cramers_v": cramers_v,
+        f"{prefix}_min_expected_count": min_expected,
+        f"is_{prefix}_expected_below_5": below_5,
+        f"{prefix}_risk_ratio": ratio,
+        f"{prefix}_risk_ratio_ci_lower": ratio_lower,
+        f"{prefix}_risk_ratio_ci_upper": ratio_upper,
         f"{prefix}_null_reason": reason,
     }
 
@@ -303,6 +400,12 @@ def milestone_impact(ctx):
             "conversion_lift_rel": conversion["conversion_lift_rel"],
             "conversion_chi_square": conversion["conversion_chi_square"],
             "conversion_p_value": conversion["conversion_p_value"],
+            "conversion_cramers_v": conversion["conversion_cramers_v"],
+            "conversion_min_expected_count": conversion["conversion_min_expected_count"],
+            "is_conversion_expected_below_5": conversion["is_conversion_expected_below_5"],
+            "conversion_risk_ratio": conversion["conversion_risk_ratio"],
+            "conversion_risk_ratio_ci_lower": conversion["conversion_risk_ratio_ci_lower"],
+            "conversion_risk_ratio_ci_upper": conversion["conversion_risk_ratio_ci_upper"],
             "conversion_null_reason": conversion["conversion_null_reason"],
             "retention_users": len(retention_population),
             "reached_retention_users": retention["reached"],
@@ -319,6 +422,12 @@ def milestone_impact(ctx):
             "retention_lift_rel": retention["retention_lift_rel"],
             "retention_chi_square": retention["retention_chi_square"],
             "retention_p_value": retention["retention_p_value"],
+            "retention_cramers_v": retention["retention_cramers_v"],
+            "retention_min_expected_count": retention["retention_min_expected_count"],
+            "is_retention_expected_below_5": retention["is_retention_expected_below_5"],
+            "retention_risk_ratio": retention["retention_risk_ratio"],
+            "retention_risk_ratio_ci_lower": retention["retention_risk_ratio_ci_lower"],
+            "retention_risk_ratio_ci_upper": retention["retention_risk_ratio_ci_upper"],
             "retention_null_reason": retention["retention_null_reason"],
         })
     ranked = sorted(out, key=lambda r: (r["conversion_lift_abs"] is None, -(r["conversion_lift_abs"] or 0.0),
@@ -474,6 +583,7 @@ def pql_calibration(ctx):
     """(activation_pql_calibration rows, activation_pql_calibration_groups rows)."""
     as_of = ctx["as_of"]
     days = ctx["stats"]["activation_calibration_days"]
+    min_conversions = ctx["stats"]["activation_calibration_min_conversions"]
     scoring_date = None if as_of is None else as_of.date() - dt.timedelta(days=days)
     end_date = None if as_of is None else as_of.date()
     basis, population = _scored_population(ctx, scoring_date, end_date)
@@ -493,11 +603,13 @@ def pql_calibration(ctx):
             reason = "no_conversions"
         elif converted_total == users:
             reason = "all_converted"
+        elif converted_total < min_conversions:
+            reason = "too_few_conversions"
         else:
             reason = None
-        auc = None
+        auc = auc_lower = auc_upper = None
         if reason is None:
-            auc = float(roc_auc_score([1 if c else 0 for _, _, c in scored], [s for _, s, _ in scored]))
+            auc, auc_lower, auc_upper = delong_interval([c for _, _, c in scored], [s for _, s, _ in scored])
         lower, upper = bi.wilson_interval(converted_total, users)
         calibration.append({
             "score_name": score_name,
@@ -510,6 +622,8 @@ def pql_calibration(ctx):
             "conversion_rate_ci_lower": lower,
             "conversion_rate_ci_upper": upper,
             "roc_auc": auc,
+            "roc_auc_ci_lower": auc_lower,
+            "roc_auc_ci_upper": auc_upper,
             "null_reason": reason,
         })
         pairs = [(s, c) for _, s, c in scored]
@@ -545,7 +659,14 @@ STATS_MART_KEYS = {
 }
 
 # Columns compared as statistics (relative 1e-6) and as p-values (absolute 1e-4; q-values too).
-STATISTIC_COLUMNS = {"chi_square", "conversion_chi_square", "retention_chi_square", "roc_auc"}
+STATISTIC_COLUMNS = {
+    "chi_square", "conversion_chi_square", "retention_chi_square", "roc_auc",
+    "cramers_v", "conversion_cramers_v", "retention_cramers_v",
+    "min_expected_count", "conversion_min_expected_count", "retention_min_expected_count",
+    "conversion_risk_ratio", "conversion_risk_ratio_ci_lower", "conversion_risk_ratio_ci_upper",
+    "retention_risk_ratio", "retention_risk_ratio_ci_lower", "retention_risk_ratio_ci_upper",
+    "roc_auc_ci_lower", "roc_auc_ci_upper",
+}
 P_VALUE_COLUMNS = {"p_value", "conversion_p_value", "retention_p_value", "q_value", "conversion_q_value",
                    "retention_q_value"}
 

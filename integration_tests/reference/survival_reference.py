@@ -13,6 +13,11 @@ through ``bi_reference.wilson_interval``, clamped to [0, 1], null when the rate 
 ``p_value`` and ``srm_p_value`` have their Benjamini–Hochberg q-value beside them
 (``q_value`` / ``srm_q_value``: statsmodels' ``multipletests(method='fdr_bh')`` over
 every non-null p-value of the mart, through ``stats_reference.bh_q_values``).
+Summary rows carry the 95% interval of the median (``median_days_ci_lower`` /
+``_upper``: lifelines' ``median_survival_times`` of the curve's interval columns),
+the restricted mean survival time ``rmst_days`` to ``rmst_horizon_days`` (lifelines'
+``restricted_mean_survival_time`` of the fitted curve) and the log-rank test's
+``logrank_observed`` / ``logrank_expected`` / ``logrank_observed_expected_ratio``.
 
 ``compute_statistics`` takes the raw tables and vars as ``compute`` does and returns
 a dict of lists of row dicts keyed by mart name without the ``activation_`` prefix:
@@ -32,6 +37,19 @@ Readings chosen where the contract is silent:
 * ``median_days`` is the smallest day whose survival is <= 1/2 in exact arithmetic;
   lifelines' ``median_survival_time_`` agrees except where the survival is exactly
   1/2, which its floating-point product can put a hair above 1/2 (no median).
+* Median interval: a bound is the first curve day whose interval bound is <= 1/2, int;
+  null when none is (lifelines' inf) and both null when the group has no users in the
+  curve. lifelines gives bounds 0.0 (not NaN) on days whose survival is 0, so such a day
+  is a bound when nothing earlier is.
+* ``rmst_horizon_days`` is the milestone's timeframe in days (seconds / 86400: '36h' is
+  1.5) on every row; ``rmst_days`` integrates the right-continuous step curve from day 0
+  (an event on day 0 counts from 0) and is null when the group has no users in the curve.
+* Log-rank observed/expected are given on every included group of a (milestone,
+  dimension) whose test gets past ``fewer_than_two_groups``, ``too_many_groups`` and
+  ``no_events`` (a singular variance still counts); null on the ``all`` rows, on
+  excluded groups and where the test does not run. Observed is the group's events,
+  expected sum over pooled event days of d_t * n_gt / n_t (R's survdiff ``exp``), the
+  ratio observed / expected, null when expected is 0.
 * Experiments: a row per experiment id with at least one staged exposure, also when
   every exposed user saw several variants (``variants`` and ``exposed_users`` 0,
   ``srm_null_reason`` ``single_variant``). ``variants`` counts the variants of users
@@ -67,6 +85,9 @@ __all__ = [
     "compute_statistics",
     "kaplan_meier",
     "logrank",
+    "logrank_observed_expected",
+    "median_interval",
+    "rmst",
     "two_proportion_comparison",
     "srm_test",
 ]
@@ -110,8 +131,14 @@ def kaplan_meier(durations, events):
     """Curve rows (day, at_risk, events, censored, survival, ci lower/upper) and the
     median of one group, from lifelines. ``durations`` are integer days, ``events``
     booleans; an empty group gives no rows and a null median."""
+    _, rows, median = _fit_kaplan_meier(durations, events)
+    return rows, median
+
+
+def _fit_kaplan_meier(durations, events):
+    """(fitted KaplanMeierFitter or None, curve rows, exact median) of one group."""
     if not durations:
-        return [], None
+        return None, [], None
     from lifelines import KaplanMeierFitter
 
     kmf = KaplanMeierFitter().fit([float(d) for d in durations], [bool(e) for e in events])
@@ -132,7 +159,34 @@ def kaplan_meier(durations, events):
             "survival_ci_lower": float(lower.loc[time]),
             "survival_ci_upper": float(upper.loc[time]),
         })
-    return rows, exact_median(rows)
+    return kmf, rows, exact_median(rows)
+
+
+def median_interval(kmf):
+    """(lower, upper) int days of the 95% interval of the median: lifelines'
+    ``median_survival_times`` of the lower and of the upper column of the curve's
+    exponential Greenwood interval; None where a bound never falls to <= 1/2 (inf)
+    and both None without a fitted curve (no users). lifelines (0.30) gives bounds
+    0.0, not NaN, on days whose survival is 0 (and fills the NaN of days with survival
+    1 with 1.0), so the first such day is a bound's median when nothing earlier is."""
+    if kmf is None:
+        return None, None
+    from lifelines.utils import median_survival_times
+
+    medians = median_survival_times(kmf.confidence_interval_)
+    lower, upper = (float(medians.iloc[0, column]) for column in range(2))
+    return tuple(None if math.isinf(value) else int(value) for value in (lower, upper))
+
+
+def rmst(kmf, horizon):
+    """Restricted mean survival time up to ``horizon`` days: lifelines'
+    ``restricted_mean_survival_time`` of the fitted curve (the integral of the step
+    function from 0 to the horizon); None without a fitted curve (no users)."""
+    if kmf is None:
+        return None
+    from lifelines.utils import restricted_mean_survival_time
+
+    return float(restricted_mean_survival_time(kmf, t=horizon))
 
 
 def exact_median(rows):
@@ -216,6 +270,33 @@ def logrank(groups, max_groups):
             observed.append(1 if event else 0)
     result = multivariate_logrank_test(durations, labels, observed)
     return float(result.test_statistic), k - 1, float(result.p_value), None, own
+
+
+def logrank_is_tested(groups, max_groups):
+    """Whether the log-rank test of the included groups {value: [(duration, event)]}
+    gets past its first three null reasons (2 to max_groups groups with an event between
+    them); a test with a singular variance counts as tested."""
+    return 2 <= len(groups) <= max_groups and any(e for members in groups.values() for _, e in members)
+
+
+def logrank_observed_expected(groups):
+    """{value: (observed, expected)} of the log-rank test over the included groups
+    {value: [(duration, event)]}: observed the group's events, expected the sum over the
+    pooled event days t of d_t * n_gt / n_t (R's survdiff ``exp``), summed exactly in
+    fractions and given as float."""
+    days = sorted({d for members in groups.values() for d, e in members if e})
+    pooled = {t: (sum(1 for members in groups.values() for d, _ in members if d >= t),
+                  sum(1 for members in groups.values() for d, e in members if e and d == t))
+              for t in days}
+    out = {}
+    for value, members in groups.items():
+        expected = Fraction(0)
+        for t in days:
+            n_t, d_t = pooled[t]
+            at_risk = sum(1 for d, _ in members if d >= t)
+            expected += Fraction(d_t * at_risk, n_t)
+        out[value] = (sum(1 for _, e in members if e), float(expected))
+    return out
 
 
 # ------------------------------------------------------------------- experiments
@@ -393,10 +474,12 @@ def _time_to_milestone(ctx, stats, base_users):
                     group["after"] += 1
                 else:
                     group["members"].append(entry)
-        by_dimension = {}
+        horizon = ctx["config"][mid].timeframe.total_seconds() / SECONDS_PER_DAY
+        by_dimension, summary_rows = {}, {}
         for (dimension, value), group in sorted(groups.items()):
             members = group["members"]
-            rows, median = kaplan_meier([d for d, _ in members], [e for _, e in members])
+            kmf, rows, median = _fit_kaplan_meier([d for d, _ in members], [e for _, e in members])
+            median_lower, median_upper = median_interval(kmf)
             for row in rows:
                 curve.append(dict({"milestone_id": mid, "segment_dimension": dimension, "segment_value": value}, **row))
             reached = sum(1 for _, e in members if e)
@@ -411,7 +494,15 @@ def _time_to_milestone(ctx, stats, base_users):
                 "median_days": median,
                 "median_null_reason": "survival_above_half" if median is None else None,
                 "is_included": len(members) >= min_size,
+                "median_days_ci_lower": median_lower,
+                "median_days_ci_upper": median_upper,
+                "rmst_days": rmst(kmf, horizon),
+                "rmst_horizon_days": horizon,
+                "logrank_observed": None,
+                "logrank_expected": None,
+                "logrank_observed_expected_ratio": None,
             })
+            summary_rows[(dimension, value)] = summary[-1]
             by_dimension.setdefault(dimension, []).append((value, members))
         for dimension in dimensions:
             if dimension not in by_dimension:
@@ -419,6 +510,13 @@ def _time_to_milestone(ctx, stats, base_users):
             values = by_dimension[dimension]
             included = {value: members for value, members in values if len(members) >= min_size}
             chi_square, df, p_value, reason, _ = logrank(included, max_groups)
+            if logrank_is_tested(included, max_groups):
+                for value, (observed, expected) in logrank_observed_expected(included).items():
+                    summary_rows[(dimension, value)].update(
+                        logrank_observed=observed,
+                        logrank_expected=expected,
+                        logrank_observed_expected_ratio=None if expected == 0 else observed / expected,
+                    )
             tests.append({
                 "milestone_id": mid,
                 "segment_dimension": dimension,

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from reference.activation_reference import compute
 from reference.stats_reference import STATS_MART_KEYS, compute_stats, values_agree
 from scipy.stats import chi2, chi2_contingency
+from scipy.stats.contingency import association, expected_freq, relative_risk
 from statsmodels.stats.multitest import multipletests
 
 STATS_MARTS = tuple(STATS_MART_KEYS)
@@ -47,6 +48,11 @@ INTERVAL_RATES = {
     "pql_calibration": ("conversion_rate",),
     "pql_calibration_groups": ("conversion_rate", "share_of_users", "share_of_conversions", "precision_at_threshold",
                                "recall_at_threshold"),
+}
+# Intervals that are not Wilson intervals of a rate: risk ratios (log interval) and the AUC (DeLong).
+OTHER_INTERVALS = {
+    "milestone_impact": ("conversion_risk_ratio", "retention_risk_ratio"),
+    "pql_calibration": ("roc_auc",),
 }
 # The p-value columns and their Benjamini–Hochberg q-value columns, per mart: one family per mart.
 Q_VALUE_COLUMNS = {
@@ -267,6 +273,41 @@ def test_impact_conversion_and_retention_by_hand(segments, source):
     assert impact["impact_rank"] == 1 and close(impact["suggested_weight"], 100.0)
 
 
+Z95 = 1.959963984540054
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_effect_sizes_by_hand(segments, source):
+    tables = segments.source(source)
+    # segment test [[3, 1], [1, 3]]: chi-square 2 over 8 users, V = sqrt(2 / 8); every expected cell 2
+    test = one(tables, "segment_tests", milestone_id="m1", segment_dimension="install_source")
+    assert close(test["cramers_v"], 0.5, rel=1e-6) and close(test["min_expected_count"], 2.0, rel=1e-6)
+    assert test["is_expected_below_5"] is True
+    untested = one(tables, "segment_tests", milestone_id="m1", segment_dimension="signup_type")
+    assert (untested["cramers_v"], untested["min_expected_count"], untested["is_expected_below_5"]) == (None,) * 3
+    impact = one(tables, "milestone_impact", milestone_id="m1")
+    # conversion [[4, 1], [1, 3]]: V = sqrt(2.7225 / 9) = 0.55; smallest expected 4 * 4 / 9;
+    # RR = 0.8 / 0.25 = 3.2, log interval 3.2 exp(-+ z sqrt(1/4 - 1/5 + 1/1 - 1/4))
+    assert close(impact["conversion_cramers_v"], 0.55, rel=1e-6)
+    assert close(impact["conversion_min_expected_count"], 16 / 9, rel=1e-6)
+    assert impact["is_conversion_expected_below_5"] is True
+    assert close(impact["conversion_risk_ratio"], 3.2, rel=1e-6)
+    margin = Z95 * math.sqrt(0.8)
+    assert close(impact["conversion_risk_ratio_ci_lower"], 3.2 * math.exp(-margin), rel=1e-6)
+    assert close(impact["conversion_risk_ratio_ci_upper"], 3.2 * math.exp(margin), rel=1e-6)
+    # retention [[2, 3], [2, 2]]: V = sqrt(0.09 / 9) = 0.1; RR = 0.4 / 0.5 = 0.8, se sqrt(1/2 - 1/5 + 1/2 - 1/4)
+    assert close(impact["retention_cramers_v"], 0.1, rel=1e-6)
+    assert close(impact["retention_min_expected_count"], 16 / 9, rel=1e-6)
+    assert close(impact["retention_risk_ratio"], 0.8, rel=1e-6)
+    margin = Z95 * math.sqrt(0.55)
+    assert close(impact["retention_risk_ratio_ci_lower"], 0.8 * math.exp(-margin), rel=1e-6)
+    assert close(impact["retention_risk_ratio_ci_upper"], 0.8 * math.exp(margin), rel=1e-6)
+    # m3 (everybody reached it): no comparison group, no ratio
+    everybody = one(tables, "milestone_impact", milestone_id="m3")
+    assert everybody["conversion_risk_ratio"] is None and everybody["conversion_cramers_v"] is None
+    assert everybody["conversion_risk_ratio_ci_lower"] is None and everybody["is_conversion_expected_below_5"] is None
+
+
 @pytest.mark.parametrize("source", SOURCES)
 def test_impact_without_comparison_group(segments, source):
     tables = segments.source(source)
@@ -370,6 +411,7 @@ def _calibration_dataset():
                   milestone("m2", 2, weight=3, timeframe="30d", triggered_by_event="b")]
     vars = {"activation_as_of": "2025-03-31 12:00:00", "activation_conversion_event": "paid",
             "activation_stats_min_group_size": 2, "activation_status_score_basis": "score",
+            "activation_calibration_min_conversions": 3,
             "activation_status_bands": [{"status": "cold", "min_score": 1, "action": "wait"},
                                         {"status": "warm", "min_score": 3, "action": "email"},
                                         {"status": "hot", "min_score": 4, "action": "call"}]}
@@ -401,6 +443,12 @@ def test_calibration_population_and_tied_auc(calibration, source):
     # rolling PQL score on 2025-03-01 (recency 7 days, decay 0.5): converted 2, 1.5, 1; others 4, .5, .5, 0, 0
     pql = one(tables, "pql_calibration", score_name="pql_score")
     assert close(pql["roc_auc"], 12 / 15, rel=1e-6)
+    # DeLong, activation score: V10 (converted) 4.5/5, 4/5, 3/5; V01 (others) 0.5/3, 2.5/3 (x2), 1 (x2);
+    # S10 = 7/300, S01 = 43/360, var = S10 / 3 + S01 / 5 = 57/1800; the upper bound clamps at 1
+    assert close(activation["roc_auc_ci_lower"], 11.5 / 15 - Z95 * math.sqrt(57 / 1800), rel=1e-6)
+    assert activation["roc_auc_ci_upper"] == 1.0
+    # pql score: V10 all 4/5 (S10 = 0); V01 0, 1, 1, 1, 1 (S01 = 0.2), var = 0.2 / 5
+    assert close(pql["roc_auc_ci_lower"], 0.8 - Z95 * 0.2, rel=1e-6) and pql["roc_auc_ci_upper"] == 1.0
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -448,9 +496,10 @@ def test_interval_columns_are_those_of_the_contract(calibration, source):
     for name, rates in INTERVAL_RATES.items():
         assert tables[name], name
         columns = set(tables[name][0])
-        assert set(rates) <= columns, name
+        others = OTHER_INTERVALS.get(name, ())
+        assert set(rates) | set(others) <= columns, name
         assert {c for c in columns if c.endswith(("_ci_lower", "_ci_upper"))} == {
-            f"{rate}_ci_{bound}" for rate in rates for bound in ("lower", "upper")}, name
+            f"{rate}_ci_{bound}" for rate in rates + others for bound in ("lower", "upper")}, name
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -617,6 +666,10 @@ def test_rossi_recidivism_against_scipy(dbt_builder):
     statistic, dof, p_value = _scipy_on(pd.crosstab(rossi["fin"], rossi["completed"]))
     assert close(fin["chi_square"], statistic, rel=1e-6) and fin["degrees_of_freedom"] == dof == 1
     assert p_close(fin["p_value"], p_value)
+    table = pd.crosstab(rossi["fin"], rossi["completed"]).to_numpy()
+    assert close(fin["cramers_v"], association(table, method="cramer", correction=False), rel=1e-6)
+    assert close(fin["min_expected_count"], expected_freq(table).min(), rel=1e-6)
+    assert fin["is_expected_below_5"] is False
     family = {"install_source": p_value}
 
     # prio 0 has 38 people, under the default minimum group size of 50
@@ -635,6 +688,14 @@ def test_rossi_recidivism_against_scipy(dbt_builder):
     statistic, dof, p_value = _scipy_on(pd.crosstab(rossi["completed"], rossi["race"]))
     assert impact["eligible_users"] == 432 and impact["reached_users"] == int(rossi["completed"].sum())
     assert close(impact["conversion_chi_square"], statistic, rel=1e-6) and p_close(impact["conversion_p_value"], p_value)
+    table = pd.crosstab(rossi["completed"], rossi["race"]).to_numpy()
+    assert close(impact["conversion_cramers_v"], association(table, method="cramer", correction=False), rel=1e-6)
+    reached, not_reached = rossi[rossi["completed"]], rossi[~rossi["completed"]]
+    ratio = relative_risk(int(reached["race"].sum()), len(reached), int(not_reached["race"].sum()), len(not_reached))
+    interval = ratio.confidence_interval(confidence_level=0.95)
+    assert close(impact["conversion_risk_ratio"], ratio.relative_risk, rel=1e-6)
+    assert close(impact["conversion_risk_ratio_ci_lower"], interval.low, rel=1e-6)
+    assert close(impact["conversion_risk_ratio_ci_upper"], interval.high, rel=1e-6)
     # one family of two with a retention p-value far below it: the conversion q is its p
     assert impact["retention_p_value"] < p_value / 2 and p_close(impact["conversion_q_value"], p_value)
     assert_q_values(marts, "milestone_impact")
@@ -655,8 +716,9 @@ AS_OF = "2025-04-15 12:00:00"
 TIMEFRAMES = [("1d", None, 86400), ("7d", None, 604800), ("14d", None, 1209600), (None, 10, 864000),
               ("30d", None, 2592000)]
 VAR_PROFILES = [
-    {"activation_stats_min_group_size": 2},
+    {"activation_stats_min_group_size": 2, "activation_calibration_min_conversions": 1},
     {"activation_stats_min_group_size": 3, "activation_stats_max_groups": 2,
+     "activation_calibration_min_conversions": 2,
      "activation_conversion_event": "paid", "activation_calibration_days": 20,
      "activation_status_score_basis": "score",
      "activation_status_bands": [{"status": "cold", "min_score": 1, "action": "wait"},

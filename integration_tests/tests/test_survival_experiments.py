@@ -51,7 +51,9 @@ MART_COLUMNS = {
         "survival", "survival_ci_lower", "survival_ci_upper"],
     "time_to_milestone_summary": [
         "milestone_id", "segment_dimension", "segment_value", "users", "reached_users", "censored_users",
-        "users_created_after_as_of", "median_days", "median_null_reason", "is_included"],
+        "users_created_after_as_of", "median_days", "median_null_reason", "median_days_ci_lower",
+        "median_days_ci_upper", "rmst_days", "rmst_horizon_days", "logrank_observed", "logrank_expected",
+        "logrank_observed_expected_ratio", "is_included"],
     "time_to_milestone_tests": [
         "milestone_id", "segment_dimension", "groups_total", "groups_included", "users_included",
         "events_included", "chi_square", "degrees_of_freedom", "p_value", "null_reason", "q_value"],
@@ -184,6 +186,10 @@ def curve_rows(milestone_id, dimension, value, points):
     return rows
 
 
+def close(actual, expected, rel=1e-9):
+    return actual is not None and math.isclose(actual, expected, rel_tol=rel, abs_tol=1e-12)
+
+
 def chi_square_sf(statistic, df):
     """Upper tail of chi-square for df 1 and 2 in closed form."""
     if df == 1:
@@ -313,6 +319,44 @@ def test_km_summary_by_hand(request, source):
                              "users": 4, "reached_users": 2, "censored_users": 2, "users_created_after_as_of": 0,
                              "median_days": 1, "median_null_reason": None, "is_included": True}],
                      "time_to_milestone_summary", f"{source} m4 ties")
+
+
+@pytest.mark.parametrize("source", ["mart", "reference"])
+def test_km_median_interval_rmst_and_observed_expected_by_hand(request, source):
+    summary = outputs(request, "km", source)["time_to_milestone_summary"]
+
+    def group(dimension, value, milestone_id="m1"):
+        return pick(summary, milestone_id=milestone_id, segment_dimension=dimension, segment_value=value)[0]
+
+    # ties: survival 1/2 on day 1 (Greenwood sum 2 / (4 * 2)), 0 on day 3; the lower bound is
+    # at most 1/2 on day 1, the upper one only on day 3. RMST to the 7-day timeframe:
+    # 1 (days 0-1) + 1/2 * 2 (days 1-3) + 0 = 2
+    lower, upper = greenwood_bounds(0.5, 0.25)
+    assert lower <= 0.5 < upper
+    ties = group("install_source", "ties")
+    assert (ties["median_days_ci_lower"], ties["median_days_ci_upper"]) == (1, 3)
+    assert close(ties["rmst_days"], 2.0) and ties["rmst_horizon_days"] == 7.0
+    # cens never falls (no median, no bounds; RMST the whole horizon); oneday all on day 2
+    cens, oneday = group("install_source", "cens"), group("install_source", "oneday")
+    assert (cens["median_days_ci_lower"], cens["median_days_ci_upper"]) == (None, None)
+    assert close(cens["rmst_days"], 7.0) and close(oneday["rmst_days"], 2.0)
+    assert (oneday["median_days_ci_lower"], oneday["median_days_ci_upper"]) == (2, 2)
+    # log-rank expected events of m1's install_source test from M1_LOGRANK_TABLE: per day
+    # d_t n_gt / n_t, day 1: 2 * (3, 3, 4) / 10; day 2: 3 * (3, 3, 1) / 7; day 3: 1 * (3, 0, 1) / 4
+    expected = {"cens": (0, 0.6 + 9 / 7 + 0.75), "oneday": (3, 0.6 + 9 / 7), "ties": (3, 0.8 + 3 / 7 + 0.25)}
+    assert close(sum(e for _, e in expected.values()), 6.0)
+    for value, (observed, wanted) in expected.items():
+        row = group("install_source", value)
+        assert row["logrank_observed"] == observed and close(row["logrank_expected"], wanted, rel=1e-9)
+        assert close(row["logrank_observed_expected_ratio"], observed / wanted, rel=1e-9)
+    # solo is excluded, plan_tier has one included group, `all` is no test
+    for row in (group("install_source", "solo"), group("plan_tier", "free"), group("all", "all")):
+        assert (row["logrank_observed"], row["logrank_expected"], row["logrank_observed_expected_ratio"]) == (
+            None, None, None)
+    # m3: every user on day 0, the test has a singular variance but its groups are tested;
+    # m2: no events, no test
+    assert group("install_source", "ties", "m3")["logrank_observed"] == 4
+    assert group("install_source", "ties", "m2")["logrank_observed"] is None
 
 
 # Per event day: (at risk cens, oneday, ties), (events cens, oneday, ties).
@@ -775,7 +819,9 @@ def survival_dataset(frame, duration, observed, segments):
         else:
             created = days_before(days)
         users.append(user(uid, ts(created), **columns))
-    return Dataset(users=users, events=events, milestones=[milestone("m", 1, triggered_by_event="reach")])
+    # a 30-day timeframe cuts both curves (Waltons 6 to 75 days, Rossi 1 to 52): the RMST horizon
+    return Dataset(users=users, events=events,
+                   milestones=[milestone("m", 1, timeframe="30d", triggered_by_event="reach")])
 
 
 REAL_VARS = {"activation_as_of": ts(AS_OF), "activation_stats_min_group_size": 2}
@@ -783,6 +829,7 @@ REAL_VARS = {"activation_as_of": ts(AS_OF), "activation_stats_min_group_size": 2
 
 def assert_curve_equals_lifelines(marts, dimension, value, durations, observed):
     from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
     kmf = KaplanMeierFitter().fit(durations, observed)
     rows = {int(r["day"]): r for r in pick(marts["time_to_milestone"], segment_dimension=dimension,
@@ -801,6 +848,12 @@ def assert_curve_equals_lifelines(marts, dimension, value, durations, observed):
     assert len(summary) == 1
     median = kmf.median_survival_time_
     assert summary[0]["median_days"] == (None if math.isinf(median) else int(median)), f"{dimension}={value} median"
+    bounds = median_survival_times(kmf.confidence_interval_)
+    for column, bound in zip(("median_days_ci_lower", "median_days_ci_upper"), bounds.iloc[0]):
+        assert summary[0][column] == (None if math.isinf(bound) else int(bound)), f"{dimension}={value} {column}"
+    horizon = summary[0]["rmst_horizon_days"]
+    assert horizon == 30.0
+    assert same_value("rmst_days", summary[0]["rmst_days"], float(restricted_mean_survival_time(kmf, t=horizon)))
     assert summary[0]["users"] == len(durations) and summary[0]["reached_users"] == int(sum(observed))
 
 

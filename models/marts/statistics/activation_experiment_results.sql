@@ -214,21 +214,6 @@ with_p_values as (
 ),
 
 {#- Benjamini-Hochberg q-values across the p-values of this mart (SPEC §11). #}
-{{ activation_bh_q_values('with_p_values', ['experiment_id', 'variant', 'metric'], ['p_value'], ['q_value']) }},
+{{ activation_bh_q_values('with_p_values', ['experiment_id', 'variant', 'metric'], ['p_value'], ['q_value']) }}
 
-final as (
-
-    select
-        with_p_values.*,
-        q_values.q_value
-
-    from with_p_values
-    left join with_p_values__q_values as q_values
-        on
-            with_p_values.experiment_id = q_values.experiment_id
-            and with_p_values.variant = q_values.variant
-            and with_p_values.metric = q_values.metric
-
-)
-
-select * from final
+select * from with_p_values__with_q_values

@@ -131,18 +131,6 @@ with_p_values as (
 ),
 
 {#- Benjamini-Hochberg q-values across the p-values of this mart (SPEC §11). #}
-{{ activation_bh_q_values('with_p_values', ['experiment_id'], ['srm_p_value'], ['srm_q_value']) }},
+{{ activation_bh_q_values('with_p_values', ['experiment_id'], ['srm_p_value'], ['srm_q_value']) }}
 
-final as (
-
-    select
-        with_p_values.*,
-        q_values.srm_q_value
-
-    from with_p_values
-    left join with_p_values__q_values as q_values
-        on with_p_values.experiment_id = q_values.experiment_id
-
-)
-
-select * from final
+select * from with_p_values__with_q_values

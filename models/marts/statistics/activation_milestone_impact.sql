@@ -6,7 +6,15 @@
 
     Retention D30: an activity event (var `activation_activity_events`, default any) in
     (created_at + 30 days, created_at + 60 days], counted among eligible users with
-    created_at + 60 days <= as_of (`int_activation__user_engagement.has_activity_signup_d30`). -#}
+    created_at + 60 days <= as_of (`int_activation__user_engagement.has_activity_signup_d30`).
+
+    Effect sizes beside each test (SPEC §11): Cramér's V of the 2x2 table (sqrt(chi_square
+    / n), scipy `contingency.association(method='cramer', correction=False)`), the
+    smallest expected cell count with a flag when it is below 5, and the risk ratio
+    reached rate / not-reached rate with its 95% log (Katz) interval
+    RR exp(-+ z sqrt(1/y1 - 1/n1 + 1/y0 - 1/n0)) as scipy `relative_risk`. -#}
+{%- set double = activation_type_double() -%}
+{%- set z = 1.959963984540054 -%}
 {{ config(enabled=activation_var('activation_statistics_enabled')) }}
 
 with
@@ -175,7 +183,18 @@ test_statistics as (
         (y1 - expected_y1) * (y1 - expected_y1) / expected_y1
         + ((n1 - y1) - expected_not_y1) * ((n1 - y1) - expected_not_y1) / expected_not_y1
         + (y0 - expected_y0) * (y0 - expected_y0) / expected_y0
-        + ((n0 - y0) - expected_not_y0) * ((n0 - y0) - expected_not_y0) / expected_not_y0 as chi_square
+        + ((n0 - y0) - expected_not_y0) * ((n0 - y0) - expected_not_y0) / expected_not_y0 as chi_square,
+        least(expected_y1, expected_not_y1, expected_y0, expected_not_y0) as min_expected_count,
+        {#- Null where the not-reached rate is null or 0 (the ratio is undefined or infinite). #}
+        case when y0 > 0 then rate1 / rate0 end as risk_ratio,
+        {#- The log interval needs an outcome in both groups. #}
+        case
+            when y1 > 0 and y0 > 0
+                then {{ z }} * sqrt(
+                    1.0 / cast(y1 as {{ double }}) - 1.0 / cast(n1 as {{ double }})
+                    + 1.0 / cast(y0 as {{ double }}) - 1.0 / cast(n0 as {{ double }})
+                )
+        end as risk_ratio_margin
 
     from expected
 
@@ -185,7 +204,10 @@ tested as (
 
     select
         *,
-        {{ activation_chi_square_p_value('chi_square', '1', max_df=2) }} as p_value
+        {{ activation_chi_square_p_value('chi_square', '1', max_df=2) }} as p_value,
+        sqrt(chi_square / n) as cramers_v,
+        risk_ratio * exp(-1.0 * risk_ratio_margin) as risk_ratio_ci_lower,
+        risk_ratio * exp(risk_ratio_margin) as risk_ratio_ci_upper
 
     from test_statistics
 
@@ -223,6 +245,12 @@ ranked as (
         conversion.lift_rel as conversion_lift_rel,
         conversion.chi_square as conversion_chi_square,
         conversion.p_value as conversion_p_value,
+        conversion.cramers_v as conversion_cramers_v,
+        conversion.min_expected_count as conversion_min_expected_count,
+        conversion.min_expected_count < 5 as is_conversion_expected_below_5,
+        conversion.risk_ratio as conversion_risk_ratio,
+        conversion.risk_ratio_ci_lower as conversion_risk_ratio_ci_lower,
+        conversion.risk_ratio_ci_upper as conversion_risk_ratio_ci_upper,
         conversion.null_reason as conversion_null_reason,
         retention.n1 + retention.n0 as retention_users,
         retention.n1 as reached_retention_users,
@@ -237,6 +265,12 @@ ranked as (
         retention.lift_rel as retention_lift_rel,
         retention.chi_square as retention_chi_square,
         retention.p_value as retention_p_value,
+        retention.cramers_v as retention_cramers_v,
+        retention.min_expected_count as retention_min_expected_count,
+        retention.min_expected_count < 5 as is_retention_expected_below_5,
+        retention.risk_ratio as retention_risk_ratio,
+        retention.risk_ratio_ci_lower as retention_risk_ratio_ci_lower,
+        retention.risk_ratio_ci_upper as retention_risk_ratio_ci_upper,
         retention.null_reason as retention_null_reason,
         row_number() over (
             order by
@@ -268,9 +302,16 @@ with_p_values as (
             'reached_conversion_rate', 'reached_conversion_rate_ci_lower', 'reached_conversion_rate_ci_upper',
             'not_reached_conversion_rate', 'not_reached_conversion_rate_ci_lower',
             'not_reached_conversion_rate_ci_upper', 'conversion_lift_abs',
-            'conversion_lift_rel', 'conversion_chi_square', 'conversion_p_value'
+            'conversion_lift_rel', 'conversion_chi_square', 'conversion_p_value', 'conversion_cramers_v',
+            'conversion_min_expected_count'
         ] %}
-        cast({{ column }} as {{ activation_type_double() }}) as {{ column }},
+        cast({{ column }} as {{ double }}) as {{ column }},
+        {%- endfor %}
+        is_conversion_expected_below_5,
+        {%- for column in [
+            'conversion_risk_ratio', 'conversion_risk_ratio_ci_lower', 'conversion_risk_ratio_ci_upper'
+        ] %}
+        cast({{ column }} as {{ double }}) as {{ column }},
         {%- endfor %}
         conversion_null_reason,
         {%- for column in [
@@ -283,9 +324,16 @@ with_p_values as (
             'reached_retention_rate', 'reached_retention_rate_ci_lower', 'reached_retention_rate_ci_upper',
             'not_reached_retention_rate', 'not_reached_retention_rate_ci_lower',
             'not_reached_retention_rate_ci_upper', 'retention_lift_abs',
-            'retention_lift_rel', 'retention_chi_square', 'retention_p_value'
+            'retention_lift_rel', 'retention_chi_square', 'retention_p_value', 'retention_cramers_v',
+            'retention_min_expected_count'
         ] %}
-        cast({{ column }} as {{ activation_type_double() }}) as {{ column }},
+        cast({{ column }} as {{ double }}) as {{ column }},
+        {%- endfor %}
+        is_retention_expected_below_5,
+        {%- for column in [
+            'retention_risk_ratio', 'retention_risk_ratio_ci_lower', 'retention_risk_ratio_ci_upper'
+        ] %}
+        cast({{ column }} as {{ double }}) as {{ column }},
         {%- endfor %}
         retention_null_reason,
         cast(impact_rank as {{ dbt.type_bigint() }}) as impact_rank,
@@ -307,19 +355,6 @@ with_p_values as (
 {{ activation_bh_q_values(
     'with_p_values', ['milestone_id'],
     ['conversion_p_value', 'retention_p_value'], ['conversion_q_value', 'retention_q_value']
-) }},
+) }}
 
-final as (
-
-    select
-        with_p_values.*,
-        q_values.conversion_q_value,
-        q_values.retention_q_value
-
-    from with_p_values
-    left join with_p_values__q_values as q_values
-        on with_p_values.milestone_id = q_values.milestone_id
-
-)
-
-select * from final
+select * from with_p_values__with_q_values

@@ -254,20 +254,6 @@ with_p_values as (
 ),
 
 {#- Benjamini-Hochberg q-values across the p-values of this mart (SPEC §11). #}
-{{ activation_bh_q_values('with_p_values', ['milestone_id', 'segment_dimension'], ['p_value'], ['q_value']) }},
+{{ activation_bh_q_values('with_p_values', ['milestone_id', 'segment_dimension'], ['p_value'], ['q_value']) }}
 
-final as (
-
-    select
-        with_p_values.*,
-        q_values.q_value
-
-    from with_p_values
-    left join with_p_values__q_values as q_values
-        on
-            with_p_values.milestone_id = q_values.milestone_id
-            and with_p_values.segment_dimension = q_values.segment_dimension
-
-)
-
-select * from final
+select * from with_p_values__with_q_values
