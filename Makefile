@@ -70,7 +70,7 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # on an empty warehouse), every compiled file parsed by sqlglot in the warehouse's
 # dialect, no other engine's dispatched macro (scripts/check_warehouse_sql.py). The
 # semantic layer is on so its time spine compiles too.
-WAREHOUSE_VARS := {activation_semantic_layer_enabled: true}
+WAREHOUSE_VARS := {activation_semantic_layer_enabled: true, activation_accounts_enabled: true}
 check-warehouses: env env-databricks
 	for adapter in snowflake bigquery redshift; do \
 		$(PY) scripts/check_warehouse_sql.py --adapter $$adapter --vars '$(WAREHOUSE_VARS)' || exit 1; \

@@ -42,8 +42,10 @@ def main(argv=None):
     run(generator + ["--duckdb", str(database)], env)
     vars_json = subprocess.run(generator + ["--print-vars"], cwd=ROOT, env=env, check=True,
                                capture_output=True, text=True).stdout.strip()
-    # The demo turns the semantic layer on, so `mf query` and the docs site show the metrics.
-    vars_json = json.dumps(dict(json.loads(vars_json), activation_semantic_layer_enabled=True))
+    # The demo turns the semantic layer on, so `mf query` and the docs site show the metrics,
+    # and the account marts, since the generated users carry an account_id.
+    vars_json = json.dumps(dict(json.loads(vars_json), activation_semantic_layer_enabled=True,
+                                activation_accounts_enabled=True))
     dbt = str(Path(python).with_name("dbt"))
     common = ["--profiles-dir", args.profiles_dir, "--vars", vars_json]
     run([dbt, "seed", *common], env)

@@ -155,8 +155,9 @@ RUN_STATE = ("compiled", "compiled_code", "extra_ctes_injected", "extra_ctes", "
 # ACTIVATION_DBT_PARSE_CHECK=1 parses for every new set of vars anyway and fails when the
 # project differs from the one it would reuse.
 PARSE_INDEPENDENT_VARS = frozenset({
-    "activation_activity_events", "activation_calibration_days", "activation_calibration_min_conversions",
-    "activation_cohort_grain",
+    "activation_account_activation_rule", "activation_account_min_share", "activation_account_min_users",
+    "activation_account_pql_aggregate", "activation_activity_events", "activation_calibration_days",
+    "activation_calibration_min_conversions", "activation_cohort_grain",
     "activation_conversion_event", "activation_duckdb_memory_limit", "activation_duckdb_threads",
     "activation_event_timestamp_format", "activation_experiment_control_variant",
     "activation_experiment_exposure_event", "activation_experiment_id_property",

@@ -32,8 +32,10 @@ def demo_data(tmp_path_factory):
     subprocess.run([sys.executable, str(GENERATOR), *DEMO_SIZE, "--duckdb", str(path), "--quiet"], check=True)
     vars = json.loads(subprocess.run([sys.executable, str(GENERATOR), *DEMO_SIZE, "--print-vars"], check=True,
                                      capture_output=True, text=True).stdout)
-    # The demo builds with the package's own milestone seeds, not the test tables.
-    vars.update(activation_milestones_identifier=None, activation_milestone_requirements_identifier=None)
+    # The demo builds with the package's own milestone seeds, not the test tables, and with
+    # the account marts (off by default), so they are compared across engines too.
+    vars.update(activation_milestones_identifier=None, activation_milestone_requirements_identifier=None,
+                activation_accounts_enabled=True)
     return generated_tables(path), vars
 
 

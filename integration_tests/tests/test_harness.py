@@ -62,8 +62,13 @@ def test_commands_on_the_reused_project_compile_as_on_a_fresh_parse(dbt_builder)
 
 # A value other than the default for every var in PARSE_INDEPENDENT_VARS.
 OTHER_VALUES = {
+    "activation_account_activation_rule": "min_share",
+    "activation_account_min_share": 0.25,
+    "activation_account_min_users": 3,
+    "activation_account_pql_aggregate": "max",
     "activation_activity_events": ["search_performed", "list_created"],
     "activation_calibration_days": 9,
+    "activation_calibration_min_conversions": 3,
     "activation_cohort_grain": "month",
     "activation_conversion_event": "subscription_paid",
     "activation_duckdb_memory_limit": "1GB",
