@@ -209,6 +209,7 @@ SPARK_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
 	tests/test_survival_experiments.py::test_km_curves_by_hand \
 	tests/test_survival_experiments.py::test_km_summary_by_hand \
 	tests/test_survival_experiments.py::test_km_logrank_by_hand \
+	tests/test_survival_experiments.py::test_km_median_interval_rmst_and_observed_expected_by_hand \
 	tests/test_unicode_names.py \
 	tests/test_var_safety.py::test_hostile_var_text_builds_and_matches_the_reference \
 	tests/test_var_safety.py::test_milestone_id_with_quotes_is_the_first_value_milestone \
