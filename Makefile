@@ -166,6 +166,8 @@ PG_HYPOTHESIS_EXAMPLES ?= 25
 PG_HYPOTHESIS_BI_EXAMPLES ?= 10
 PG_INCREMENTAL_SPLITS ?= 1
 PG_HYPOTHESIS_STATS_EXAMPLES ?= 3
+# The pure-Python reference tests open no engine: `make test` runs them in the DuckDB suite.
+PG_MARKERS ?= -m "not engine_independent"
 
 # The server is started in the recipe, not by a `postgres` prerequisite: under `-j3` that
 # prerequisite took a job slot, and make then left the PostgreSQL suite waiting until
@@ -177,7 +179,7 @@ test-postgres: env
 		ACTIVATION_HYPOTHESIS_BI_EXAMPLES=$${ACTIVATION_HYPOTHESIS_BI_EXAMPLES:-$(PG_HYPOTHESIS_BI_EXAMPLES)} \
 		ACTIVATION_INCREMENTAL_SPLITS=$${ACTIVATION_INCREMENTAL_SPLITS:-$(PG_INCREMENTAL_SPLITS)} \
 		ACTIVATION_HYPOTHESIS_STATS_EXAMPLES=$${ACTIVATION_HYPOTHESIS_STATS_EXAMPLES:-$(PG_HYPOTHESIS_STATS_EXAMPLES)} \
-		$(PYTEST) $(XDIST) $(PYTEST_ARGS)
+		$(PYTEST) $(XDIST) $(PG_MARKERS) $(PYTEST_ARGS)
 
 # Spark runs in this process (pyspark local mode); its warehouse, metastore and logs go
 # under ACTIVATION_SPARK_DIR (a temporary folder per test session). One Spark build of

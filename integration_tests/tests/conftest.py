@@ -76,6 +76,13 @@ LONGEST_FIRST = (
 )
 
 
+# Pure Python test modules (the references against hand-worked values, scipy, lifelines,
+# scikit-learn): they open no engine, so `make test` runs them once, in the DuckDB suite;
+# the other engines' suites deselect them with `-m "not engine_independent"`.
+ENGINE_INDEPENDENT = ("test_bi_reference_rules", "test_reference_accounts", "test_reference_effect_sizes",
+                      "test_reference_rules", "test_reference_survival_extras")
+
+
 def _module_fixture_names(module):
     return {name for name, value in vars(module).items()
             if getattr(getattr(value, "_fixture_function_marker", None), "scope", None) == "module"}
@@ -114,6 +121,11 @@ def pytest_collection_modifyitems(config, items):
         if len(kept) != len(items):
             config.hook.pytest_deselected(items=[item for item in items if item not in kept])
             items[:] = kept
+    for item in items:
+        if item.module.__name__ in ENGINE_INDEPENDENT:
+            if "dbt_builder" in item.fixturenames:
+                raise pytest.UsageError(f"{item.nodeid} builds with dbt: it is not engine independent (conftest.py)")
+            item.add_marker(pytest.mark.engine_independent)
     items.sort(key=_rank)  # stable: collection order within each rank
     for item in items:
         group = xdist_group(item)

@@ -100,15 +100,28 @@ def full_builds(dbt_builder, datasets):
 @pytest.fixture(scope="module")
 def model_graph(dbt_builder, datasets):
     """{model name: set of the package models it reads}, and the incremental models,
-    from the manifest of `dbt parse`."""
+    from the manifest of `dbt parse`; ephemeral models are left out (a run does not
+    build them), their readers wait for what they read."""
     _, vars = datasets[DATASET_SEEDS[0]]
     dbt_builder.deps()
     parsed = dbt_builder.run_dbt(["parse", "--vars", vars_json(vars), "--quiet"]).result
     manifest = parsed.writable_manifest().to_dict()  # as manifest.json holds it
     models = {uid: node for uid, node in manifest["nodes"].items()
               if node["resource_type"] == "model" and node["package_name"] == "milestone_activation"}
-    parents = {node["name"]: {models[p]["name"] for p in node["depends_on"]["nodes"] if p in models}
-               for node in models.values()}
+    ephemeral = {uid for uid, node in models.items() if node["config"]["materialized"] == "ephemeral"}
+
+    def built_parents(uid):
+        # An ephemeral model is no step of a run (it is inlined where it is read): a model
+        # reading one waits for what that one reads.
+        found = set()
+        for parent in models[uid]["depends_on"]["nodes"]:
+            if parent in ephemeral:
+                found |= built_parents(parent)
+            elif parent in models:
+                found.add(models[parent]["name"])
+        return found
+
+    parents = {node["name"]: built_parents(uid) for uid, node in models.items() if uid not in ephemeral}
     incremental = sorted(node["name"] for node in models.values()
                          if node["config"]["materialized"] == "incremental")
     assert incremental, "no incremental model in the manifest: nothing to interrupt inside"
