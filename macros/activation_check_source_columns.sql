@@ -1,7 +1,6 @@
 {#- Stops the build when a source table lacks a column the package reads, with a
-    message naming the table, the column and the var that maps it (or saying that no
-    var does). Column names given by vars must be plain identifiers: they are pasted
-    into SQL. Called while the staging model that reads the table compiles; one
+    message naming the table, the column and the var that maps it. Column names given
+    by vars must be plain identifiers: they are pasted into SQL. Called while the staging model that reads the table compiles; one
     metadata query, compared case-insensitively. Does nothing at parse time, and
     when the table does not exist (the database's own error names it). -#}
 {% macro activation_check_source_columns(relation, table_name, required_columns) %}
@@ -20,7 +19,7 @@
     {%- set required_columns = expanded -%}
     {%- set problems = [] -%}
     {%- for required in required_columns -%}
-        {%- if required['var'] and not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*', required['column'] | string) -%}
+        {%- if not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*', required['column'] | string) -%}
             {%- do problems.append(
                 "var " ~ required['var'] ~ " = '" ~ required['column'] ~ "' is not a plain column name"
                 ~ " (letters, digits and _, not starting with a digit). Fix: name a column of the "
@@ -35,19 +34,11 @@
         {%- endif -%}
         {%- for required in required_columns -%}
             {%- if (required['column'] | lower) not in present -%}
-                {%- if required['var'] -%}
-                    {%- do problems.append(
-                        "the " ~ table_name ~ " table has no column '" ~ required['column'] ~ "' (the name comes from var "
-                        ~ required['var'] ~ "). Fix: set " ~ required['var'] ~ " to the column's name in your table"
-                        ~ required['fix_note'] ~ "."
-                    ) -%}
-                {%- else -%}
-                    {%- do problems.append(
-                        "the " ~ table_name ~ " table has no column '" ~ required['column'] ~ "' (required; no var maps this column)."
-                        ~ " Fix: rename the column in your table, or select it as " ~ required['column']
-                        ~ " in a view and point the package at the view."
-                    ) -%}
-                {%- endif -%}
+                {%- do problems.append(
+                    "the " ~ table_name ~ " table has no column '" ~ required['column'] ~ "' (the name comes from var "
+                    ~ required['var'] ~ "). Fix: set " ~ required['var'] ~ " to the column's name in your table"
+                    ~ required['fix_note'] ~ "."
+                ) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}

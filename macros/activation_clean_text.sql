@@ -20,3 +20,14 @@
 {% macro default__activation_trim_characters(expr, characters_sql) -%}
     trim(both {{ characters_sql }} from {{ expr }})
 {%- endmacro %}
+
+
+{#- A source column read as text, as it is; `column_name` none (an optional column
+    switched off by its var) reads as a typed null. -#}
+{% macro activation_text_column(column_name) -%}
+    {%- if column_name -%}
+        cast({{ column_name }} as {{ dbt.type_string() }})
+    {%- else -%}
+        cast(null as {{ dbt.type_string() }})
+    {%- endif -%}
+{%- endmacro %}

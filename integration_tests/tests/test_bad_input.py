@@ -202,7 +202,8 @@ def test_users_table_without_a_required_column_names_it(dbt_builder):
     with pytest.raises(BuildFailed) as failure:
         _build_with_columns(dbt_builder, Dataset(USERS, EVENTS, GOOD, []), {"users": names})
     message = str(failure.value)
-    assert "install_source" in message and "users" in message and "no var" in message, message
+    assert "'install_source'" in message and "users" in message, message
+    assert "activation_install_source_column" in message and "to null" in message, message
     assert "Binder Error" not in message and "does not exist" not in message, message
 
 

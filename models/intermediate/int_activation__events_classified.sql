@@ -16,12 +16,25 @@
     it. Every row written carries the run's `load_sequence`, which the models built on
     this one compare with the sequence they last read. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
-{%- set config_fingerprint = activation_config_fingerprint(extra=[
+{#- The settings that decide how a raw row is read. The event id, user id, name and
+    properties column vars count only when set away from their defaults, so tables
+    built before those vars existed keep their fingerprint. -#}
+{%- set column_vars = [
+    'activation_event_id_column',
+    'activation_event_user_id_column',
+    'activation_event_name_column',
+    'activation_event_properties_column',
+] -%}
+{%- set column_settings = [] -%}
+{%- for name in column_vars if activation_var(name) != activation_var_specs()[name]['default'] -%}
+{%- do column_settings.append(name ~ '=' ~ activation_var(name)) -%}
+{%- endfor -%}
+{%- set config_fingerprint = activation_config_fingerprint(extra=([
     source('activation', 'events') | string,
     activation_var('activation_event_timestamp_column'),
     activation_var('activation_event_timestamp_format'),
     activation_var('activation_event_loaded_at_column'),
-] | string) -%}
+] + column_settings) | string) -%}
 {%- set window_start = activation_event_window_start(config_fingerprint) -%}
 {%- set load_sequence = activation_next_load_sequence() -%}
 {%- set as_of_var = activation_var('activation_as_of') -%}

@@ -2,18 +2,29 @@
     row-level problems a single row can show by itself. Problems that need other
     tables (unknown user, future time, duplicates) are decided downstream.
 
+    The raw column names come from the `activation_event_*_column` vars (defaults:
+    event_id, user_id, event_name, event_timestamp, properties); with
+    `activation_event_id_column` or `activation_event_properties_column` null the
+    column reads as null (duplicates are then found by content).
+
     Event names are normalised once per distinct raw name and joined back: a product
     has tens of event names and billions of events, and the regex replace per row
     was the costliest expression of the model. -#}
+{%- set id_column = activation_var('activation_event_id_column') -%}
+{%- set user_id_column = activation_var('activation_event_user_id_column') -%}
+{%- set name_column = activation_var('activation_event_name_column') -%}
 {%- set timestamp_column = activation_var('activation_event_timestamp_column') -%}
+{%- set properties_column = activation_var('activation_event_properties_column') -%}
 {%- set loaded_at_column = activation_var('activation_event_loaded_at_column') -%}
+{%- set event_id_text = activation_clean_text(id_column) if id_column else activation_text_column(none) -%}
+{%- set properties_text = activation_text_column(properties_column) -%}
 {%- do activation_check_source_columns(source('activation', 'events'), 'events', [
     {'column': loaded_at_column, 'var': 'activation_event_loaded_at_column'},
-    {'column': 'event_id', 'var': none},
-    {'column': 'user_id', 'var': none},
-    {'column': 'event_name', 'var': none},
+    {'column': id_column, 'var': 'activation_event_id_column', 'fix_note': ", or to null to find duplicates by content"},
+    {'column': user_id_column, 'var': 'activation_event_user_id_column'},
+    {'column': name_column, 'var': 'activation_event_name_column'},
     {'column': timestamp_column, 'var': 'activation_event_timestamp_column'},
-    {'column': 'properties', 'var': none},
+    {'column': properties_column, 'var': 'activation_event_properties_column', 'fix_note': ", or to null if there is none"},
 ]) -%}
 
 with
@@ -44,7 +55,7 @@ event_names as (
     from (
         {#- Reads the relation, not the `source` CTE: a CTE read twice may be stored
             in memory whole by the engine. -#}
-        select distinct cast(event_name as {{ dbt.type_string() }}) as event_name_raw
+        select distinct {{ activation_text_column(name_column) }} as event_name_raw
         from {{ source('activation', 'events') }}
     ) as distinct_names
 
@@ -56,30 +67,29 @@ parsed as (
         that keep repetitive columns dictionary-encoded (DuckDB) evaluate them once
         per distinct value. -#}
     select
-        {{ activation_clean_text('event_id') }} as event_id,
-        {{ activation_clean_text('user_id') }} as user_id,
-        cast(event_name as {{ dbt.type_string() }}) as event_name_raw,
+        {{ event_id_text }} as event_id,
+        {{ activation_clean_text(user_id_column) }} as user_id,
+        {{ activation_text_column(name_column) }} as event_name_raw,
         {{ activation_parse_event_timestamp('event_timestamp_text') }} as event_at,
-        cast({{ timestamp_column }} as {{ dbt.type_string() }}) as event_timestamp_raw,
-        cast(properties as {{ dbt.type_string() }}) as properties,
+        {{ activation_text_column(timestamp_column) }} as event_timestamp_raw,
+        {{ properties_text }} as properties,
         {%- if loaded_at_column %}
         cast({{ loaded_at_column }} as {{ dbt.type_timestamp() }}) as loaded_at,
         {%- else %}
         cast(null as {{ dbt.type_timestamp() }}) as loaded_at,
         {%- endif %}
-        {%- set properties_text = 'cast(properties as ' ~ dbt.type_string() ~ ')' %}
-        properties is null or coalesce({{ activation_json_is_valid(properties_text) }}, false)
+        {{ properties_text }} is null or coalesce({{ activation_json_is_valid(properties_text) }}, false)
             as is_properties_valid,
         {#- Hash of the dedup key (event_id, else the content). Written on the source
             columns so a query that needs only the hash parses the time and normalises
             the name only for rows without an event_id. -#}
         case
-            when {{ activation_clean_text('event_id') }} is not null
-                then {{ activation_row_hash(["'id'", activation_clean_text('event_id')]) }}
+            when {{ event_id_text }} is not null
+                then {{ activation_row_hash(["'id'", event_id_text]) }}
             else {{ activation_row_hash([
                 "'content'",
-                activation_clean_text('user_id'),
-                activation_normalize_name('event_name'),
+                activation_clean_text(user_id_column),
+                activation_normalize_name(name_column),
                 activation_parse_event_timestamp('event_timestamp_text'),
                 properties_text,
             ]) }}

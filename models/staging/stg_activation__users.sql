@@ -1,17 +1,26 @@
 {#- One row per raw users row, cleaned, with the reason it cannot be used (or null).
     Checks run in order: missing_user_id, invalid_created_at, duplicate_user_id. Of
-    several usable rows for one user_id the earliest signup is kept. -#}
+    several usable rows for one user_id the earliest signup is kept.
+
+    The raw column names come from vars (defaults: user_id, account_id, created_at,
+    plan_tier, install_source, inviter_user_id); an optional column whose var is null
+    reads as null. -#}
+{%- set user_id_column = activation_var('activation_user_id_column') -%}
+{%- set account_column = activation_var('activation_account_id_column') -%}
+{%- set created_at_column = activation_var('activation_created_at_column') -%}
+{%- set plan_tier_column = activation_var('activation_plan_tier_column') -%}
+{%- set install_source_column = activation_var('activation_install_source_column') -%}
 {%- set inviter_column = activation_var('activation_inviter_column') -%}
 {%- set inviter_expression = activation_clean_text(inviter_column) if inviter_column
-    else "cast(null as " ~ dbt.type_string() ~ ")" -%}
+    else activation_text_column(none) -%}
+{%- set optional_note = ", or to null if your table has no such column" -%}
 {%- set required_columns = [
-    {'column': 'user_id', 'var': none},
-    {'column': 'account_id', 'var': none},
-    {'column': 'created_at', 'var': none},
-    {'column': 'plan_tier', 'var': none},
-    {'column': 'install_source', 'var': none},
-    {'column': inviter_column, 'var': 'activation_inviter_column',
-        'fix_note': ", or to null if your table has no inviter column"},
+    {'column': user_id_column, 'var': 'activation_user_id_column'},
+    {'column': account_column, 'var': 'activation_account_id_column', 'fix_note': optional_note},
+    {'column': created_at_column, 'var': 'activation_created_at_column'},
+    {'column': plan_tier_column, 'var': 'activation_plan_tier_column', 'fix_note': optional_note},
+    {'column': install_source_column, 'var': 'activation_install_source_column', 'fix_note': optional_note},
+    {'column': inviter_column, 'var': 'activation_inviter_column', 'fix_note': optional_note},
     {'column': activation_var('activation_user_passthrough_columns'), 'var': 'activation_user_passthrough_columns',
         'fix_note': " (or remove it from the list)"},
 ] -%}
@@ -28,14 +37,14 @@ source as (
 cleaned as (
 
     select
-        {{ activation_clean_text('user_id') }} as user_id,
-        {{ activation_clean_text('account_id') }} as account_id,
-        {{ activation_parse_timestamp('created_at') }} as created_at,
-        cast(created_at as {{ dbt.type_string() }}) as created_at_raw,
-        cast(plan_tier as {{ dbt.type_string() }}) as plan_tier,
-        cast(install_source as {{ dbt.type_string() }}) as install_source,
+        {{ activation_clean_text(user_id_column) }} as user_id,
+        {{ activation_clean_text(account_column) if account_column else activation_text_column(none) }} as account_id,
+        {{ activation_parse_timestamp(created_at_column) }} as created_at,
+        {{ activation_text_column(created_at_column) }} as created_at_raw,
+        {{ activation_text_column(plan_tier_column) }} as plan_tier,
+        {{ activation_text_column(install_source_column) }} as install_source,
         {% for column_name in activation_var('activation_user_passthrough_columns') -%}
-        cast({{ column_name }} as {{ dbt.type_string() }}) as {{ column_name }},
+        {{ activation_text_column(column_name) }} as {{ column_name }},
         {% endfor -%}
         {{ inviter_expression }} as inviter_user_id
 
