@@ -313,6 +313,16 @@
                 {%- endif -%}
                 {%- do items.append(text) -%}
             {%- endfor -%}
+            {%- if name == 'activation_user_passthrough_columns' -%}
+                {%- set taken = activation_user_model_columns() -%}
+                {%- for item in items -%}
+                    {%- if item is string and item | lower in taken -%}
+                    {%- do problems.append("var " ~ name ~ " item " ~ loop.index ~ " ('" ~ item ~ "') is a column "
+                        ~ taken[item | lower] ~ " already has. Fix: leave it out of the list, or select the users "
+                        ~ "column under another name in a view and pass that name.") -%}
+                    {%- endif -%}
+                {%- endfor -%}
+            {%- endif -%}
             {%- set result.value = items -%}
         {%- endif -%}
 
@@ -377,6 +387,27 @@
         {{ return(specs[name]['default']) }}
     {%- endif -%}
     {{ return(checked['value']) }}
+{% endmacro %}
+
+
+{#- The columns the package itself writes into the models that carry the users'
+    passthrough columns, as documented in their YAML: lower-cased name -> the model
+    that has it. A passthrough column of the same name would be a duplicate column.
+    Empty while dbt parses the project. -#}
+{% macro activation_user_model_columns() %}
+    {%- set taken = {} -%}
+    {%- if execute -%}
+        {%- set models = ['stg_activation__users', 'int_activation__users', 'int_activation__user_summaries', 'activation_users'] -%}
+        {%- for model_name in models -%}
+            {%- for node in graph.nodes.values()
+                if node.resource_type == 'model' and node.package_name == 'milestone_activation' and node.name == model_name -%}
+                {%- for column in node.columns.keys() if column | lower not in taken -%}
+                    {%- do taken.update({column | lower: node.name}) -%}
+                {%- endfor -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(taken) }}
 {% endmacro %}
 
 

@@ -263,6 +263,23 @@ def test_bad_vars_are_reported_together_naming_each_var(dbt_builder):
     assert message.count("Fix:") >= len(expected)
 
 
+def test_passthrough_column_named_like_a_package_column_is_rejected(dbt_builder):
+    """A passthrough column the users models already have would be a duplicate column:
+    the build stops naming the item, the model that has the column and the fix."""
+    message = _compile_error(dbt_builder, {
+        "activation_user_passthrough_columns": ["company_size", "Plan_Tier", "is_activated", "signup_type"]})
+    expected = [
+        "item 2 ('Plan_Tier') is a column stg_activation__users already has",
+        "item 3 ('is_activated') is a column int_activation__user_summaries already has",
+        "item 4 ('signup_type') is a column",
+    ]
+    for phrase in expected:
+        assert phrase in message, (phrase, message)
+    assert "company_size" not in message
+    assert "(3 problem(s))" in message
+    assert message.count("Fix: leave it out of the list") == 3
+
+
 @pytest.mark.parametrize("lookback", ["abc", -5])
 def test_bad_lookback_days_stops_the_model_reading_it(dbt_builder, lookback):
     # activation_late_events reads the var itself (no milestone check involved).
