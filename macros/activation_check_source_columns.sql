@@ -1,7 +1,8 @@
 {#- Stops the build when a source table lacks a column the package reads, with a
     message naming the table, the column and the var that maps it. Column names given
-    by vars must be plain identifiers: they are pasted into SQL. Called while the staging model that reads the table compiles; one
-    metadata query, compared case-insensitively. Does nothing at parse time, and
+    by vars must be plain identifiers: they are pasted into SQL. Called while the
+    staging model that reads the table compiles; one metadata query, compared
+    case-insensitively. Does nothing at parse time, and
     when the table does not exist (the database's own error names it). -#}
 {% macro activation_check_source_columns(relation, table_name, required_columns) %}
     {%- if not execute -%}

@@ -1,8 +1,12 @@
 {#- Text with surrounding whitespace (space, tab, line breaks) removed; blank becomes
     null. Used for ids and labels. Values whose first and last characters are not
     whitespace (nearly all) skip the trim: trimming a character set costs several
-    times more than the two character checks on a large events table. -#}
+    times more than the two character checks on a large events table. `expr` none (an
+    optional column switched off by its var) reads as a typed null. -#}
 {% macro activation_clean_text(expr) -%}
+    {%- if expr is none -%}
+        {{ return(activation_text_column(none)) }}
+    {%- endif -%}
     {%- set text_value = "cast(" ~ expr ~ " as " ~ dbt.type_string() ~ ")" -%}
     case
         when ascii({{ text_value }}) > 32 and ascii(right({{ text_value }}, 1)) > 32 then {{ text_value }}

@@ -16,7 +16,7 @@
 {%- set timestamp_column = activation_var('activation_event_timestamp_column') -%}
 {%- set properties_column = activation_var('activation_event_properties_column') -%}
 {%- set loaded_at_column = activation_var('activation_event_loaded_at_column') -%}
-{%- set event_id_text = activation_clean_text(id_column) if id_column else activation_text_column(none) -%}
+{%- set event_id_text = activation_clean_text(id_column) -%}
 {%- set properties_text = activation_text_column(properties_column) -%}
 {%- do activation_check_source_columns(source('activation', 'events'), 'events', [
     {'column': loaded_at_column, 'var': 'activation_event_loaded_at_column'},

@@ -11,8 +11,6 @@
 {%- set plan_tier_column = activation_var('activation_plan_tier_column') -%}
 {%- set install_source_column = activation_var('activation_install_source_column') -%}
 {%- set inviter_column = activation_var('activation_inviter_column') -%}
-{%- set inviter_expression = activation_clean_text(inviter_column) if inviter_column
-    else activation_text_column(none) -%}
 {%- set optional_note = ", or to null if your table has no such column" -%}
 {%- set required_columns = [
     {'column': user_id_column, 'var': 'activation_user_id_column'},
@@ -38,7 +36,7 @@ cleaned as (
 
     select
         {{ activation_clean_text(user_id_column) }} as user_id,
-        {{ activation_clean_text(account_column) if account_column else activation_text_column(none) }} as account_id,
+        {{ activation_clean_text(account_column) }} as account_id,
         {{ activation_parse_timestamp(created_at_column) }} as created_at,
         {{ activation_text_column(created_at_column) }} as created_at_raw,
         {{ activation_text_column(plan_tier_column) }} as plan_tier,
@@ -46,7 +44,7 @@ cleaned as (
         {% for column_name in activation_var('activation_user_passthrough_columns') -%}
         {{ activation_text_column(column_name) }} as {{ column_name }},
         {% endfor -%}
-        {{ inviter_expression }} as inviter_user_id
+        {{ activation_clean_text(inviter_column) }} as inviter_user_id
 
     from source
 
