@@ -70,12 +70,23 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # on an empty warehouse), every compiled file parsed by sqlglot in the warehouse's
 # dialect, no other engine's dispatched macro (scripts/check_warehouse_sql.py). The
 # semantic layer is on so its time spine compiles too.
+# A second compile reads a tracker layout: the properties built from columns (the
+# JSON object builder of each warehouse; Redshift has none, so it reads Mixpanel) and
+# the users derived from the events.
 WAREHOUSE_VARS := {activation_semantic_layer_enabled: true, activation_accounts_enabled: true}
+LAYOUT_USERS_VARS := activation_users_from: events, activation_signup_event: signed_up, activation_plan_tier_trait: plan
+LAYOUT_VARS := {activation_events_layout: segment, activation_event_property_columns: [plan, step], $(LAYOUT_USERS_VARS)}
+REDSHIFT_LAYOUT_VARS := {activation_events_layout: mixpanel, $(LAYOUT_USERS_VARS)}
 check-warehouses: env env-databricks
 	for adapter in snowflake bigquery redshift; do \
 		$(PY) scripts/check_warehouse_sql.py --adapter $$adapter --vars '$(WAREHOUSE_VARS)' || exit 1; \
 	done
 	$(DATABRICKS_VENV)/bin/python scripts/check_warehouse_sql.py --adapter databricks --vars '$(WAREHOUSE_VARS)'
+	for adapter in snowflake bigquery; do \
+		$(PY) scripts/check_warehouse_sql.py --adapter $$adapter --vars '$(LAYOUT_VARS)' || exit 1; \
+	done
+	$(PY) scripts/check_warehouse_sql.py --adapter redshift --vars '$(REDSHIFT_LAYOUT_VARS)'
+	$(DATABRICKS_VENV)/bin/python scripts/check_warehouse_sql.py --adapter databricks --vars '$(LAYOUT_VARS)'
 
 # The whole suite on every engine: DuckDB in full, PostgreSQL (a local server the
 # script installs and starts) and Spark (in-process, local mode) with fewer randomised
@@ -219,7 +230,9 @@ SPARK_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
 	tests/test_var_safety.py::test_injected_first_value_milestone_fails_naming_the_var \
 	tests/test_var_safety.py::test_bad_vars_are_reported_together_naming_each_var \
 	tests/test_bad_input.py::test_property_keys_and_values_with_special_characters_work \
-	tests/test_bad_input.py::test_property_key_spark_cannot_express_is_rejected
+	tests/test_bad_input.py::test_property_key_spark_cannot_express_is_rejected \
+	'tests/test_event_layouts.py::test_layout_builds_the_canonical_marts[segment]' \
+	'tests/test_tracker_fixtures.py::test_tracker_fixture_builds_with_vars_only[mixpanel]'
 
 define run_spark
 	$(eval JAVA_PROBLEM := $(shell $(PY) integration_tests/tests/engine_spark.py))
@@ -246,13 +259,15 @@ test-spark-full: env
 # DuckDB, SQL translated by sqlglot) with the fixes of scripts/snowflake_emulator.py, in a
 # virtualenv of its own (.venv-snowflake-emulator); dbt-snowflake connects to it as to
 # an account. `make test` runs the demo data's marts against DuckDB with every data and
-# unit test, the hand-written edge cases against the reference, and one incremental
-# load split against a full refresh.
+# unit test, the hand-written edge cases against the reference, one incremental load
+# split against a full refresh, and a tracker layout and a tracker sample.
 snowflake-emulator:
 	bash scripts/snowflake_emulator.sh start
 
 SNOWFLAKE_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
-	tests/test_incremental.py::test_incremental_batches_equal_full_refresh
+	tests/test_incremental.py::test_incremental_batches_equal_full_refresh \
+	'tests/test_event_layouts.py::test_layout_builds_the_canonical_marts[segment]' \
+	'tests/test_tracker_fixtures.py::test_tracker_fixture_builds_with_vars_only[mixpanel]'
 
 test-snowflake: env
 	bash scripts/snowflake_emulator.sh start

@@ -82,3 +82,86 @@
             )
     end
 {%- endmacro %}
+
+
+{#- A JSON object (as text) of `columns`, each a column name, with the column's value
+    as text under the column's name: the properties of layouts that spread them over
+    columns (var `activation_event_property_columns`). Null values are left out where
+    the engine's builder does so (Spark, Snowflake) and written as null elsewhere; both
+    read as null through `activation_json_extract_text`. Not on Redshift. -#}
+{% macro activation_json_object(columns) -%}
+    {{ return(adapter.dispatch('activation_json_object', 'milestone_activation')(columns)) }}
+{%- endmacro %}
+
+{#- The builders' arguments: name, value as text, name, value as text, ... -#}
+{% macro activation_json_object_arguments(columns) -%}
+    {%- for column_name in columns -%}
+        {{ activation_string_literal(column_name) }}, {{ activation_text_column(column_name) }}{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro default__activation_json_object(columns) -%}
+    {{ exceptions.raise_compiler_error(
+        "milestone_activation: var activation_event_property_columns is not supported on adapter '" ~ adapter.type()
+        ~ "' (no JSON object builder). Fix: set it to [] and select the properties as one JSON column in a view."
+    ) }}
+{%- endmacro %}
+
+{% macro duckdb__activation_json_object(columns) -%}
+    cast(json_object({{ activation_json_object_arguments(columns) }}) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro postgres__activation_json_object(columns) -%}
+    {#- jsonb_build_object takes at most 100 arguments: 50 columns a call, merged. -#}
+    cast(
+        {%- for batch in columns | batch(50) %}
+        {{ '|| ' if not loop.first }}jsonb_build_object({{ activation_json_object_arguments(batch) }})
+        {%- endfor %}
+    as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{% macro spark__activation_json_object(columns) -%}
+    to_json(named_struct({{ activation_json_object_arguments(columns) }}))
+{%- endmacro %}
+
+{% macro databricks__activation_json_object(columns) -%}
+    {{ spark__activation_json_object(columns) }}
+{%- endmacro %}
+
+{% macro snowflake__activation_json_object(columns) -%}
+    to_json(object_construct({{ activation_json_object_arguments(columns) }}))
+{%- endmacro %}
+
+{% macro bigquery__activation_json_object(columns) -%}
+    to_json_string(json_object({{ activation_json_object_arguments(columns) }}))
+{%- endmacro %}
+
+
+{#- The event properties of var `activation_event_passthrough_properties` as
+    [(key, column name)]: the column is `property_` and the key lower-cased with every
+    run of characters other than ASCII letters and digits made one `_`. Two keys giving
+    one name, or a key giving none, stop the build naming them. -#}
+{% macro activation_passthrough_properties() %}
+    {%- set pairs = [] -%}
+    {%- set problems = [] -%}
+    {%- set seen = {} -%}
+    {%- for key in activation_var('activation_event_passthrough_properties') -%}
+        {%- set snake = modules.re.sub('[^a-z0-9]+', '_', key | lower).strip('_') -%}
+        {%- set column_name = 'property_' ~ snake -%}
+        {%- if not snake -%}
+            {%- do problems.append("'" ~ key ~ "' has no letter or digit to name a column") -%}
+        {%- elif column_name in seen -%}
+            {%- do problems.append("'" ~ key ~ "' and '" ~ seen[column_name] ~ "' both give the column " ~ column_name) -%}
+        {%- else -%}
+            {%- do seen.update({column_name: key}) -%}
+            {%- do pairs.append((key, column_name)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if problems and execute -%}
+        {{ exceptions.raise_compiler_error(
+            "milestone_activation: var activation_event_passthrough_properties: " ~ problems | join("; ")
+            ~ ". Fix: list each property once, by a key with a letter or digit."
+        ) }}
+    {%- endif -%}
+    {{ return(pairs) }}
+{% endmacro %}

@@ -37,6 +37,25 @@
             'fix': "name your milestones table, or leave it null for the package seed"},
         'activation_milestone_requirements_identifier': {'kind': 'relation_name', 'default': none, 'nullable': true,
             'fix': "name your requirements table, or leave it null for the package seed"},
+        'activation_events_layout': {'kind': 'choice', 'default': 'canonical',
+            'options': ['canonical', 'segment', 'rudderstack', 'amplitude', 'mixpanel', 'snowplow', 'posthog'],
+            'fix': "name the layout your events table is in: canonical (set the column vars), segment, rudderstack, amplitude, mixpanel, snowplow or posthog"},
+        'activation_event_property_columns': {'kind': 'identifier_list', 'default': [],
+            'fix': "list events columns whose values make up the properties, e.g. ['plan', 'step'] (layouts that spread properties over columns), or []"},
+        'activation_event_passthrough_properties': {'kind': 'text_list', 'default': [],
+            'fix': "list event property keys to pull out as columns property_<key in snake_case>, e.g. ['plan', 'utm_source'], or []"},
+        'activation_users_from': {'kind': 'choice', 'default': 'table', 'options': ['table', 'events'],
+            'fix': "use table (a users table, column vars activation_user_id_column, ...) or events (users derived from the events)"},
+        'activation_signup_event': {'kind': 'event_name', 'default': none, 'nullable': true,
+            'fix': "name the event marking signup (users derived from events get created_at from its first time), or null for the first event seen"},
+        'activation_user_traits_column': {'kind': 'identifier', 'default': none, 'nullable': true,
+            'fix': "name the events column holding user traits as JSON (e.g. Amplitude user_properties), or null to read them from the event properties"},
+        'activation_account_trait': {'kind': 'text', 'default': none, 'nullable': true,
+            'fix': "name the trait holding the account id (users derived from events), e.g. company_id, or null"},
+        'activation_plan_tier_trait': {'kind': 'text', 'default': none, 'nullable': true,
+            'fix': "name the trait holding the plan (users derived from events), e.g. plan, or null"},
+        'activation_install_source_trait': {'kind': 'text', 'default': none, 'nullable': true,
+            'fix': "name the trait holding the acquisition channel (users derived from events), e.g. utm_source, or null"},
         'activation_event_id_column': {'kind': 'identifier', 'default': 'event_id', 'nullable': true,
             'fix': "name the events column holding the tracker's event id (e.g. message_id, _insert_id), or set it to null to find duplicates by content"},
         'activation_event_user_id_column': {'kind': 'identifier', 'default': 'user_id',
@@ -231,7 +250,7 @@
 
     {%- if value is none -%}
         {%- if not spec.get('nullable') -%}
-            {%- set result.value = spec['default'] -%}
+            {%- set result.value = activation_var_default(name) -%}
         {%- endif -%}
         {{ return({'value': result.value, 'problems': problems}) }}
     {%- endif -%}
@@ -372,19 +391,82 @@
 
 
 {#- The checked, typed value of the package var `name` (see the specs above). -#}
+{#- The columns each events layout (var `activation_events_layout`) reads: the
+    defaults of the column vars in that layout. A column var set by the user wins. -#}
+{% macro activation_events_layouts() %}
+    {%- set segment = {
+        'activation_event_id_column': 'id',
+        'activation_event_user_id_column': 'user_id',
+        'activation_event_name_column': 'event',
+        'activation_event_timestamp_column': 'timestamp',
+        'activation_event_properties_column': none,
+    } -%}
+    {{ return({
+        'canonical': {},
+        'segment': segment,
+        'rudderstack': segment,
+        'amplitude': {
+            'activation_event_id_column': 'uuid',
+            'activation_event_user_id_column': 'user_id',
+            'activation_event_name_column': 'event_type',
+            'activation_event_timestamp_column': 'event_time',
+            'activation_event_properties_column': 'event_properties',
+            'activation_user_traits_column': 'user_properties',
+        },
+        'mixpanel': {
+            'activation_event_id_column': 'insert_id',
+            'activation_event_user_id_column': 'distinct_id',
+            'activation_event_name_column': 'name',
+            'activation_event_timestamp_column': 'time',
+            'activation_event_properties_column': 'properties',
+        },
+        'snowplow': {
+            'activation_event_id_column': 'event_id',
+            'activation_event_user_id_column': 'user_id',
+            'activation_event_name_column': 'event_name',
+            'activation_event_timestamp_column': 'derived_tstamp',
+            'activation_event_properties_column': none,
+        },
+        'posthog': {
+            'activation_event_id_column': 'uuid',
+            'activation_event_user_id_column': 'distinct_id',
+            'activation_event_name_column': 'event',
+            'activation_event_timestamp_column': 'timestamp',
+            'activation_event_properties_column': 'properties',
+        },
+    }) }}
+{% endmacro %}
+
+
+{#- The default of var `name`: the spec's, or for the events column vars the one of
+    the events layout. An invalid layout reads as canonical here (its own check names
+    it). -#}
+{% macro activation_var_default(name) %}
+    {%- set default = activation_var_specs()[name]['default'] -%}
+    {%- if name.startswith('activation_event_') or name == 'activation_user_traits_column' -%}
+        {%- set layouts = activation_events_layouts() -%}
+        {%- set layout = var('activation_events_layout', 'canonical') -%}
+        {%- if layout is string and layout in layouts and name in layouts[layout] -%}
+            {{ return(layouts[layout][name]) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(default) }}
+{% endmacro %}
+
+
 {% macro activation_var(name) %}
     {%- set specs = activation_var_specs() -%}
     {%- if name not in specs -%}
         {{ exceptions.raise_compiler_error("milestone_activation: '" ~ name ~ "' is not a var of the package.") }}
     {%- endif -%}
-    {%- set checked = activation_var_check(name, var(name, specs[name]['default'])) -%}
+    {%- set checked = activation_var_check(name, var(name, activation_var_default(name))) -%}
     {%- if checked['problems'] | length > 0 -%}
         {%- if execute -%}
             {{ exceptions.raise_compiler_error(
                 "milestone_activation: invalid var:\n  - " ~ (checked['problems'] | join("\n  - "))
             ) }}
         {%- endif -%}
-        {{ return(specs[name]['default']) }}
+        {{ return(activation_var_default(name)) }}
     {%- endif -%}
     {{ return(checked['value']) }}
 {% endmacro %}
@@ -421,7 +503,7 @@
     {%- set specs = activation_var_specs() -%}
     {%- set problems = [] -%}
     {%- for name in (names if names is not none else specs.keys() | sort) -%}
-        {%- for problem in activation_var_check(name, var(name, specs[name]['default']))['problems'] -%}
+        {%- for problem in activation_var_check(name, var(name, activation_var_default(name)))['problems'] -%}
             {%- do problems.append(problem) -%}
         {%- endfor -%}
     {%- endfor -%}

@@ -11,6 +11,15 @@ VARCHAR, the messy way real sources deliver them):
 into a DuckDB file (``--duckdb PATH``, tables ``<schema>.users`` / ``<schema>.events``
 are replaced) and/or as ``users.csv`` / ``events.csv`` in ``--csv-dir``.
 
+``--events-layout`` writes the same events rows in a tracker's layout instead
+(segment, rudderstack, amplitude, mixpanel, snowplow, posthog; the package reads them
+with var ``activation_events_layout``): the columns renamed as the tracker names them
+(e.g. Amplitude ``uuid, user_id, event_type, event_time, event_properties``), and in the
+Segment and RudderStack layouts the properties spread over one column per key, as
+their warehouses store them (a properties text that is not a JSON object leaves those
+columns null). The Snowplow layout keeps the properties in the JSON column
+``unstruct_event_com_acme_product_event_1``.
+
 What the data looks like
 ------------------------
 * A product-led SaaS over ``--days`` days from ``--start``: signups grow over the
@@ -879,6 +888,66 @@ def csv_column(values) -> list:
     return escaped[codes].tolist()  # code -1 (null) takes the trailing ""
 
 
+# ----------------------------------------------------------------- tracker layouts
+
+EVENTS_LAYOUTS = ("canonical", "segment", "rudderstack", "amplitude", "mixpanel", "snowplow", "posthog")
+# every property key the generator writes (the PROPS texts are all made at import)
+PROPERTY_KEYS = sorted({key for text in PROPS[1:] for key in json.loads(text)})
+# the Snowplow layout keeps the properties in one self-describing event column
+SNOWPLOW_PROPERTIES_COLUMN = "unstruct_event_com_acme_product_event_1"
+# layout -> (canonical column -> the layout's column); None: the column is not written
+_LAYOUT_RENAMES = {
+    "canonical": {c: c for c in EVENT_COLUMNS},
+    "segment": {"event_id": "id", "user_id": "user_id", "event_name": "event", "event_timestamp": "timestamp",
+                "properties": None},
+    "amplitude": {"event_id": "uuid", "user_id": "user_id", "event_name": "event_type", "event_timestamp": "event_time",
+                  "properties": "event_properties"},
+    "mixpanel": {"event_id": "insert_id", "user_id": "distinct_id", "event_name": "name", "event_timestamp": "time",
+                 "properties": "properties"},
+    "snowplow": {"event_id": "event_id", "user_id": "user_id", "event_name": "event_name",
+                 "event_timestamp": "derived_tstamp", "properties": SNOWPLOW_PROPERTIES_COLUMN},
+    "posthog": {"event_id": "uuid", "user_id": "distinct_id", "event_name": "event", "event_timestamp": "timestamp",
+                "properties": "properties"},
+}
+_LAYOUT_RENAMES["rudderstack"] = _LAYOUT_RENAMES["segment"]
+
+
+def event_layout_columns(layout: str) -> list:
+    """The columns of the events table in `layout`: the renamed canonical columns, and
+    in the Segment and RudderStack layouts one column per property key."""
+    renames = _LAYOUT_RENAMES[layout]
+    columns = [renames[c] for c in EVENT_COLUMNS if renames[c] is not None]
+    return columns + (PROPERTY_KEYS if layout in ("segment", "rudderstack") else [])
+
+
+def spread_properties(text):
+    """{key: value as text} of a properties text that is a JSON object, else {} (a
+    layout that spreads properties over columns cannot hold anything else)."""
+    if text is None:
+        return {}
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(obj, dict):
+        return {}
+    return {k: (v if isinstance(v, str) or v is None else _compact(v)) for k, v in obj.items()}
+
+
+def events_in_layout(df: pd.DataFrame, layout: str) -> pd.DataFrame:
+    """The canonical events rows `df` as the events table of a tracker's layout (the
+    columns of `event_layout_columns`). The same rows, renamed; in the Segment and
+    RudderStack layouts the properties spread over columns, one per key (a properties
+    text that is not a JSON object, e.g. invalid JSON, leaves them all null)."""
+    renames = _LAYOUT_RENAMES[layout]
+    out = pd.DataFrame({renames[c]: df[c].to_numpy(dtype=object) for c in EVENT_COLUMNS if renames[c] is not None})
+    if layout in ("segment", "rudderstack"):
+        spread = [spread_properties(text) for text in df["properties"].to_numpy(dtype=object)]
+        for key in PROPERTY_KEYS:
+            out[key] = np.asarray([values.get(key) for values in spread], dtype=object)
+    return out
+
+
 def csv_lines(df: pd.DataFrame) -> str:
     if not len(df):
         return ""
@@ -887,15 +956,18 @@ def csv_lines(df: pd.DataFrame) -> str:
 
 
 class CsvSink:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, events_layout: str = "canonical"):
         directory.mkdir(parents=True, exist_ok=True)
         self.files = {}
-        for table, columns in (("users", USER_COLUMNS), ("events", EVENT_COLUMNS)):
+        self.events_layout = events_layout
+        for table, columns in (("users", USER_COLUMNS), ("events", event_layout_columns(events_layout))):
             handle = open(directory / f"{table}.csv", "w", encoding="utf-8", newline="")
             handle.write(",".join(columns) + "\n")
             self.files[table] = handle
 
     def write(self, table: str, df: pd.DataFrame):
+        if table == "events":
+            df = events_in_layout(df, self.events_layout)
         self.files[table].write(csv_lines(df))
 
     def close(self):
@@ -904,18 +976,21 @@ class CsvSink:
 
 
 class DuckDBSink:
-    def __init__(self, path: Path, schema: str):
+    def __init__(self, path: Path, schema: str, events_layout: str = "canonical"):
         import duckdb
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(str(path))
         self.schema = schema
+        self.events_layout = events_layout
         self.con.execute(f'create schema if not exists "{schema}"')
-        for table, columns in (("users", USER_COLUMNS), ("events", EVENT_COLUMNS)):
+        for table, columns in (("users", USER_COLUMNS), ("events", event_layout_columns(events_layout))):
             column_sql = ", ".join(f'"{c}" varchar' for c in columns)
             self.con.execute(f'create or replace table "{schema}"."{table}" ({column_sql})')
 
     def write(self, table: str, df: pd.DataFrame):
+        if table == "events":
+            df = events_in_layout(df, self.events_layout)
         self.con.register("_generator_chunk", df)
         try:
             self.con.execute(f'insert into "{self.schema}"."{table}" select * from _generator_chunk')
@@ -977,6 +1052,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv-dir", type=Path, metavar="DIR", help="directory to write users.csv and events.csv into")
     parser.add_argument("--chunk-users", type=int, default=20000,
                         help="users generated and written per chunk (bounds memory; part of the output's identity)")
+    parser.add_argument("--events-layout", choices=EVENTS_LAYOUTS, default="canonical",
+                        help="write the events table in a tracker's layout (the same rows; set the package's var "
+                             "activation_events_layout to match, see the README)")
     parser.add_argument("--print-vars", action="store_true",
                         help="print the dbt --vars for this data as one line of JSON and exit without generating")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -998,9 +1076,9 @@ def main(argv=None) -> int:
     sinks = []
     try:
         if args.csv_dir is not None:
-            sinks.append(CsvSink(args.csv_dir))
+            sinks.append(CsvSink(args.csv_dir, args.events_layout))
         if args.duckdb is not None:
-            sinks.append(DuckDBSink(args.duckdb, args.schema))
+            sinks.append(DuckDBSink(args.duckdb, args.schema, args.events_layout))
         totals = generate(cfg, sinks, quiet=args.quiet)
     finally:
         for sink in sinks:

@@ -132,3 +132,8 @@
         'on_schema_change': 'fail',
     }) }}
 {%- endmacro %}
+
+{% macro redshift__activation_json_object(columns) -%}
+    {#- Redshift has no JSON object builder (json_build_object is PostgreSQL's). -#}
+    {{ default__activation_json_object(columns) }}
+{%- endmacro %}

@@ -1,6 +1,7 @@
 {#- Staged events: usable and deduplicated, one row per distinct event. A view over
     int_activation__events_classified, the one stored pass over the events; everything
-    downstream filters it to the event names it needs. -#}
+    downstream filters it to the event names it needs. The properties of
+    `activation_event_passthrough_properties` come out as columns `property_<key>`. -#}
 
 with
 
@@ -17,6 +18,9 @@ final as (
         user_id,
         event_name,
         event_at,
+        {%- for key, column_name in activation_passthrough_properties() %}
+        {{ activation_json_extract_text('properties', activation_string_literal(key)) }} as {{ column_name }},
+        {%- endfor %}
         properties
 
     from classified

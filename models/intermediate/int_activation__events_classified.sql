@@ -24,6 +24,8 @@
     'activation_event_user_id_column',
     'activation_event_name_column',
     'activation_event_properties_column',
+    'activation_events_layout',
+    'activation_event_property_columns',
 ] -%}
 {%- set column_settings = [] -%}
 {%- for name in column_vars if activation_var(name) != activation_var_specs()[name]['default'] -%}

@@ -2,10 +2,15 @@
     row-level problems a single row can show by itself. Problems that need other
     tables (unknown user, future time, duplicates) are decided downstream.
 
-    The raw column names come from the `activation_event_*_column` vars (defaults:
+    The raw column names come from the `activation_event_*_column` vars, whose defaults
+    are the columns of the events layout (`activation_events_layout`; canonical:
     event_id, user_id, event_name, event_timestamp, properties); with
     `activation_event_id_column` or `activation_event_properties_column` null the
-    column reads as null (duplicates are then found by content).
+    column reads as null (duplicates are then found by content). With
+    `activation_event_property_columns` the properties are a JSON object of those
+    columns. In the mixpanel layout the event id is insert_id, distinct_id, name and
+    time together (Mixpanel's own duplicate rule). The properties of
+    `activation_event_passthrough_properties` come out as columns `property_<key>`.
 
     Event names are normalised once per distinct raw name and joined back: a product
     has tens of event names and billions of events, and the regex replace per row
@@ -16,15 +21,44 @@
 {%- set timestamp_column = activation_var('activation_event_timestamp_column') -%}
 {%- set properties_column = activation_var('activation_event_properties_column') -%}
 {%- set loaded_at_column = activation_var('activation_event_loaded_at_column') -%}
+{%- set property_columns = activation_var('activation_event_property_columns') -%}
+{%- set layout = activation_var('activation_events_layout') -%}
+{%- set users_from_events = activation_var('activation_users_from') == 'events' -%}
+{%- set traits_column = activation_var('activation_user_traits_column') if users_from_events else none -%}
+{%- if property_columns and properties_column and execute -%}
+    {%- do exceptions.raise_compiler_error(
+        "milestone_activation: var activation_event_property_columns = " ~ property_columns ~ " and var activation_event_properties_column = '"
+        ~ properties_column ~ "' both give the properties (layout " ~ layout ~ "). Fix: set activation_event_properties_column to null"
+        ~ " to build the properties from the listed columns, or set activation_event_property_columns to [] to read the JSON column."
+    ) -%}
+{%- endif -%}
+{#- Mixpanel counts two rows as one event when name, distinct_id, time and $insert_id
+    are all equal: the id is made of the four. -#}
 {%- set event_id_text = activation_clean_text(id_column) -%}
+{%- if layout == 'mixpanel' and id_column -%}
+{%- set event_id_text = "case when " ~ event_id_text ~ " is not null then " ~ dbt.concat([
+    event_id_text, "'|'", activation_clean_text(user_id_column), "'|'", activation_text_column(name_column), "'|'",
+    "cast(" ~ activation_parse_event_timestamp('event_timestamp_text') ~ " as " ~ dbt.type_string() ~ ")",
+]) ~ " end" -%}
+{%- endif -%}
+{%- if property_columns -%}
+{%- set properties_text = activation_json_object(property_columns) -%}
+{%- else -%}
 {%- set properties_text = activation_text_column(properties_column) -%}
+{%- endif -%}
+{%- set layout_note = '' -%}
+{%- if layout != 'canonical' -%}
+{%- set layout_note = ' (a default of layout ' ~ layout ~ '), or set activation_events_layout to the layout of your table' -%}
+{%- endif -%}
 {%- do activation_check_source_columns(source('activation', 'events'), 'events', [
     {'column': loaded_at_column, 'var': 'activation_event_loaded_at_column'},
-    {'column': id_column, 'var': 'activation_event_id_column', 'fix_note': ", or to null to find duplicates by content"},
-    {'column': user_id_column, 'var': 'activation_event_user_id_column'},
-    {'column': name_column, 'var': 'activation_event_name_column'},
-    {'column': timestamp_column, 'var': 'activation_event_timestamp_column'},
-    {'column': properties_column, 'var': 'activation_event_properties_column', 'fix_note': ", or to null if there is none"},
+    {'column': id_column, 'var': 'activation_event_id_column', 'fix_note': layout_note ~ ", or to null to find duplicates by content"},
+    {'column': user_id_column, 'var': 'activation_event_user_id_column', 'fix_note': layout_note},
+    {'column': name_column, 'var': 'activation_event_name_column', 'fix_note': layout_note},
+    {'column': timestamp_column, 'var': 'activation_event_timestamp_column', 'fix_note': layout_note},
+    {'column': properties_column, 'var': 'activation_event_properties_column', 'fix_note': layout_note ~ ", or to null if there is none"},
+    {'column': property_columns, 'var': 'activation_event_property_columns', 'fix_note': " (or remove it from the list)"},
+    {'column': traits_column, 'var': 'activation_user_traits_column', 'fix_note': layout_note ~ ", or to null to read the traits from the properties"},
 ]) -%}
 
 with
@@ -73,6 +107,7 @@ parsed as (
         {{ activation_parse_event_timestamp('event_timestamp_text') }} as event_at,
         {{ activation_text_column(timestamp_column) }} as event_timestamp_raw,
         {{ properties_text }} as properties,
+        {{ activation_text_column(traits_column) }} as user_traits,
         {%- if loaded_at_column %}
         cast({{ loaded_at_column }} as {{ dbt.type_timestamp() }}) as loaded_at,
         {%- else %}
@@ -109,6 +144,7 @@ final as (
         parsed.event_at,
         parsed.event_timestamp_raw,
         parsed.properties,
+        parsed.user_traits,
         parsed.loaded_at,
         case
             when parsed.user_id is null then 'missing_user_id'
@@ -116,6 +152,12 @@ final as (
             when parsed.event_at is null then 'invalid_timestamp'
         end as row_problem,
         parsed.is_properties_valid,
+        {%- for key, column_name in activation_passthrough_properties() %}
+        case
+            when parsed.is_properties_valid
+                then {{ activation_json_extract_text('parsed.properties', activation_string_literal(key)) }}
+        end as {{ column_name }},
+        {%- endfor %}
         parsed.dedup_hash
 
     from parsed

@@ -2,9 +2,43 @@
     Checks run in order: missing_user_id, invalid_created_at, duplicate_user_id. Of
     several usable rows for one user_id the earliest signup is kept.
 
-    The raw column names come from vars (defaults: user_id, account_id, created_at,
-    plan_tier, install_source, inviter_user_id); an optional column whose var is null
-    reads as null. -#}
+    From a users table (var `activation_users_from` = table, the default): the raw
+    column names come from vars (defaults: user_id, account_id, created_at, plan_tier,
+    install_source, inviter_user_id); an optional column whose var is null reads as
+    null.
+
+    Derived from the events (`activation_users_from` = events, for trackers without a
+    users table): one row per user id of the events rows whose user id, name and time
+    are valid. created_at is the first `activation_signup_event` of the user, else
+    (var null, or no such event) the user's first event. account_id, plan_tier and
+    install_source are the traits named by `activation_account_trait`,
+    `activation_plan_tier_trait` and `activation_install_source_trait`, read from the
+    JSON column `activation_user_traits_column` (null: the event properties); each is
+    the value on the user's first event that has it (ties: the smallest value). There
+    is no inviter, and no passthrough columns. -#}
+{%- set users_from = activation_var('activation_users_from') -%}
+{%- if users_from == 'events' -%}
+{%- if activation_var('activation_user_passthrough_columns') and execute -%}
+    {%- do exceptions.raise_compiler_error(
+        "milestone_activation: var activation_user_passthrough_columns = " ~ activation_var('activation_user_passthrough_columns')
+        ~ " needs a users table, but activation_users_from = events (users derived from the events have no other columns)."
+        ~ " Fix: set activation_user_passthrough_columns to [], or activation_users_from to table."
+    ) -%}
+{%- endif -%}
+{%- set traits = {
+    'account_id': activation_var('activation_account_trait'),
+    'plan_tier': activation_var('activation_plan_tier_trait'),
+    'install_source': activation_var('activation_install_source_trait'),
+} -%}
+{%- set traits_json = 'user_traits' if activation_var('activation_user_traits_column') else 'properties' -%}
+{%- set user_id_column = 'user_id' -%}
+{%- set account_column = 'account_id' if traits['account_id'] else none -%}
+{%- set created_at_column = 'created_at' -%}
+{%- set plan_tier_column = 'plan_tier' if traits['plan_tier'] else none -%}
+{%- set install_source_column = 'install_source' if traits['install_source'] else none -%}
+{%- set inviter_column = none -%}
+{%- set signup_event = activation_var('activation_signup_event') -%}
+{%- else -%}
 {%- set user_id_column = activation_var('activation_user_id_column') -%}
 {%- set account_column = activation_var('activation_account_id_column') -%}
 {%- set created_at_column = activation_var('activation_created_at_column') -%}
@@ -23,14 +57,90 @@
         'fix_note': " (or remove it from the list)"},
 ] -%}
 {%- do activation_check_source_columns(source('activation', 'users'), 'users', required_columns) -%}
+{%- endif -%}
 
 with
+{%- if users_from == 'events' %}
+
+events as (
+
+    select * from {{ ref('stg_activation__events') }}
+    where row_problem is null
+
+),
+
+first_events as (
+
+    select
+        user_id,
+        min(event_at) as first_seen_at
+        {%- if signup_event %},
+        min(case when event_name = {{ activation_event_name_literal(signup_event) }} then event_at end) as signup_at
+        {%- endif %}
+
+    from events
+    group by user_id
+
+),
+{%- for column_name, trait in traits.items() if trait %}
+{#- The trait's value on the user's first event that has it. #}
+
+{{ column_name }}_values as (
+
+    select
+        user_id,
+        trait_value,
+        row_number() over (partition by user_id order by event_at, trait_value) as value_rank
+
+    from (
+        select
+            user_id,
+            event_at,
+            {{ activation_json_extract_text(traits_json, activation_string_literal(trait)) }} as trait_value
+
+        from events
+        where
+            {%- if traits_json == 'properties' %}
+            is_properties_valid
+            {%- else %}
+            coalesce({{ activation_json_is_valid(traits_json) }}, false)
+            {%- endif %}
+    ) as trait_rows
+    where trait_value is not null
+
+),
+{%- endfor %}
+
+source as (
+
+    select
+        first_events.user_id,
+        {%- for column_name, trait in traits.items() if trait %}
+        {{ column_name }}_values.trait_value as {{ column_name }},
+        {%- endfor %}
+        {%- if signup_event %}
+        coalesce(first_events.signup_at, first_events.first_seen_at) as created_at
+        {%- else %}
+        first_events.first_seen_at as created_at
+        {%- endif %}
+
+    from first_events
+    {%- for column_name, trait in traits.items() if trait %}
+    left join {{ column_name }}_values
+        on
+            first_events.user_id = {{ column_name }}_values.user_id
+            and {{ column_name }}_values.value_rank = 1
+    {%- endfor %}
+
+),
+{%- else %}
 
 source as (
 
     select * from {{ source('activation', 'users') }}
 
 ),
+{%- endif %}
 
 cleaned as (
 
