@@ -1,5 +1,6 @@
 {#- Nothing is dropped silently (SPEC §2): raw users rows = staged + quarantined
-    (a repeated user_id is quarantined as duplicate_user_id, never removed).
+    (a repeated user_id is quarantined as duplicate_user_id, never removed); with
+    users derived from the events, distinct valid user ids = staged + quarantined.
     activation_data_quality is checked against the raw source, int_activation__users
     (the staged users) and stg_activation__users (every row with its quarantine
     reason); activation_quarantined_users is tied to the same staging rows by
@@ -11,8 +12,17 @@ with
 
 raw_users as (
 
+    {#- Users derived from the events (var activation_users_from: events): there is no
+        users table; the rows to account for are the user ids of the events rows whose
+        user id, name and time are valid. -#}
+    {% if milestone_activation.activation_var('activation_users_from') == 'events' -%}
+    select count(distinct user_id) as row_count
+    from {{ milestone_activation.activation_upstream_relation('stg_activation__events') }}
+    where row_problem is null
+    {%- else -%}
     select count(*) as row_count
     from {{ milestone_activation.activation_upstream_relation('users', source_name='activation') }}
+    {%- endif %}
 
 ),
 

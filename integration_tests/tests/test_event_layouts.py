@@ -112,6 +112,14 @@ def test_layout_builds_the_canonical_marts(dbt_builder, generated, layout):
     assert_marts_match_reference(dbt_builder.read_marts(), compute(
         equivalent.users, equivalent.events, equivalent.milestones, equivalent.requirements, vars))
 
+    if layout == "segment":
+        # The stored rows were read with these property columns: another list stops a
+        # plain run, naming the var and the fix.
+        with pytest.raises(BuildFailed) as stopped:
+            dbt_builder.run_models(dict(layout_vars, activation_event_property_columns=generator.PROPERTY_KEYS[1:]))
+        assert "activation_event_property_columns" in str(stopped.value), stopped.value
+        assert "--full-refresh" in str(stopped.value), stopped.value
+
 
 @pytest.mark.engine_independent
 def test_layout_differences_matter(generated):
