@@ -390,7 +390,6 @@
 {% endmacro %}
 
 
-{#- The checked, typed value of the package var `name` (see the specs above). -#}
 {#- The columns each events layout (var `activation_events_layout`) reads: the
     defaults of the column vars in that layout. A column var set by the user wins. -#}
 {% macro activation_events_layouts() %}
@@ -454,6 +453,7 @@
 {% endmacro %}
 
 
+{#- The checked, typed value of the package var `name` (see the specs above). -#}
 {% macro activation_var(name) %}
     {%- set specs = activation_var_specs() -%}
     {%- if name not in specs -%}
