@@ -71,10 +71,11 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # dialect, no other engine's dispatched macro (scripts/check_warehouse_sql.py). The
 # semantic layer is on so its time spine compiles too.
 # A second compile reads a tracker layout: the properties built from columns (the
-# JSON object builder of each warehouse; Redshift has none, so it reads Mixpanel) and
-# the users derived from the events.
+# JSON object builder of each warehouse; Redshift has none, so it reads Mixpanel), two
+# events tables read together and the users derived from the events.
 WAREHOUSE_VARS := {activation_semantic_layer_enabled: true, activation_accounts_enabled: true}
-LAYOUT_USERS_VARS := activation_users_from: events, activation_signup_event: signed_up, activation_plan_tier_trait: plan
+LAYOUT_USERS_VARS := activation_users_from: events, activation_signup_event: signed_up, activation_plan_tier_trait: plan, \
+	activation_event_relations: [raw.events_web, {schema: raw, identifier: events_app, name: app}]
 LAYOUT_VARS := {activation_events_layout: segment, activation_event_property_columns: [plan, step], $(LAYOUT_USERS_VARS)}
 REDSHIFT_LAYOUT_VARS := {activation_events_layout: mixpanel, $(LAYOUT_USERS_VARS)}
 check-warehouses: env env-databricks
@@ -232,7 +233,8 @@ SPARK_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
 	tests/test_bad_input.py::test_property_keys_and_values_with_special_characters_work \
 	tests/test_bad_input.py::test_property_key_spark_cannot_express_is_rejected \
 	'tests/test_event_layouts.py::test_layout_builds_the_canonical_marts[segment]' \
-	'tests/test_tracker_fixtures.py::test_tracker_fixture_builds_with_vars_only[mixpanel]'
+	'tests/test_tracker_fixtures.py::test_tracker_fixture_builds_with_vars_only[mixpanel]' \
+	tests/test_event_relations.py::test_several_tables_build_the_one_table_marts
 
 define run_spark
 	$(eval JAVA_PROBLEM := $(shell $(PY) integration_tests/tests/engine_spark.py))
@@ -267,7 +269,8 @@ snowflake-emulator:
 SNOWFLAKE_TESTS ?= tests/test_cross_engine.py tests/test_engine_edge_cases.py \
 	tests/test_incremental.py::test_incremental_batches_equal_full_refresh \
 	'tests/test_event_layouts.py::test_layout_builds_the_canonical_marts[segment]' \
-	'tests/test_tracker_fixtures.py::test_tracker_fixture_builds_with_vars_only[mixpanel]'
+	'tests/test_tracker_fixtures.py::test_tracker_fixture_builds_with_vars_only[mixpanel]' \
+	tests/test_event_relations.py::test_several_tables_build_the_one_table_marts
 
 test-snowflake: env
 	bash scripts/snowflake_emulator.sh start

@@ -3,7 +3,9 @@
     by vars must be plain identifiers: they are pasted into SQL. Called while the
     staging model that reads the table compiles; one metadata query, compared
     case-insensitively. Does nothing at parse time, and
-    when the table does not exist (the database's own error names it). -#}
+    when the table does not exist (the database's own error names it). Returns the
+    table's column names in lower case (none at parse time or when the table does not
+    exist). -#}
 {% macro activation_check_source_columns(relation, table_name, required_columns) %}
     {%- if not execute -%}
         {{ return(none) }}
@@ -28,6 +30,7 @@
             ) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- set present = none -%}
     {%- if problems | length == 0 -%}
         {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
         {%- if present | length == 0 -%}
@@ -49,4 +52,5 @@
             ~ problems | join("\n  - ")
         ) }}
     {%- endif -%}
+    {{ return(present) }}
 {% endmacro %}

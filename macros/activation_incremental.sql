@@ -97,7 +97,10 @@
       quarantined for its own content that is now after the cutoff (moved backwards),
       an unknown_user row whose user exists now, a usable row whose user is gone;
     - with var `activation_event_loaded_at_column`, the first event date of a source
-      row loaded after the latest stored load time.
+      row loaded after the latest stored load time of its source table.
+
+    A stored row whose source table is not read any more, or a table read now whose
+    rows were never stored, changes the fingerprint below (it holds the tables).
 
     A change of the settings that decide how a row is read (`config_fingerprint`: the
     events relation, the `activation_event_*_column` vars, `activation_events_layout`,
@@ -107,7 +110,7 @@
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- do activation_require_bookkeeping_columns(this, ['load_sequence', 'config_fingerprint', 'loaded_at']) -%}
+    {%- do activation_require_bookkeeping_columns(this, ['load_sequence', 'config_fingerprint', 'loaded_at', 'source_relation']) -%}
     {%- set as_of_var = activation_var('activation_as_of') -%}
     {%- set lookback_days = activation_var('activation_lookback_days') -%}
     {%- set state_query -%}
@@ -183,7 +186,7 @@
     {%- if state[3] | int > 0 -%}
         {%- do exceptions.raise_compiler_error(
             "int_activation__events_classified: the events source or how its rows are read changed since the stored rows were built "
-            ~ "(the events relation, its column vars activation_event_*_column, var activation_events_layout, "
+            ~ "(the events relation or the tables of var activation_event_relations, its column vars activation_event_*_column, var activation_events_layout, "
             ~ "var activation_event_property_columns or var activation_event_timestamp_format). "
             ~ "An incremental run would leave the stored rows as they were read before. Fix: `dbt run --full-refresh`."
         ) -%}
@@ -196,12 +199,22 @@
         {%- do candidates.append(activation_as_date(value)) -%}
     {%- endfor -%}
     {%- if activation_var('activation_event_loaded_at_column') -%}
-        {#- Source rows loaded after the latest stored load time: their dates, however
-            old, are re-read. Only the rows past the watermark have their time parsed. -#}
+        {#- Source rows loaded after the latest stored load time of their source table
+            (each table of var activation_event_relations loads on its own clock):
+            their dates, however old, are re-read. Only the rows past the watermark
+            have their time parsed. -#}
         {%- set loaded_query -%}
             select min(cast(events.event_at as date)) as first_new_date
             from {{ ref('stg_activation__events') }} as events
-            where events.loaded_at > (select max(stored.loaded_at) from {{ this }} as stored)
+            inner join (
+                select
+                    stored.source_relation,
+                    max(stored.loaded_at) as latest_loaded_at
+                from {{ this }} as stored
+                group by stored.source_relation
+            ) as watermarks
+                on events.source_relation = watermarks.source_relation
+            where events.loaded_at > watermarks.latest_loaded_at
         {%- endset -%}
         {%- set first_new_date = run_query(loaded_query).columns[0].values()[0] -%}
         {%- if first_new_date is not none -%}
@@ -260,7 +273,7 @@
             min(load_sequence) as first_sequence,
             max(load_sequence) as latest_sequence,
             count(*) as stored_rows,
-            (select count(*) from {{ source('activation', 'events') }}) as source_rows
+            {{ activation_raw_event_rows() }} as source_rows
 
         from {{ events }}
     {%- endset -%}

@@ -20,7 +20,8 @@
     of `activation_parse_timestamp`), text (string; a number is read as text),
     event_name (text with a letter or digit), event_names (list of event_name),
     text_list (list of text), identifier, identifier_list, relation_name (non-empty
-    text), bands (list of {<label>, min_score, action}), memory_size, boolean (true or
+    text), relations (list of tables, see activation_var_relation), bands (list of
+    {<label>, min_score, action}), memory_size, boolean (true or
     false; the texts 'true' and 'false' are read as such). -#}
 {% macro activation_var_specs() %}
     {%- set days_max = 36500 -%}
@@ -37,6 +38,8 @@
             'fix': "name your milestones table, or leave it null for the package seed"},
         'activation_milestone_requirements_identifier': {'kind': 'relation_name', 'default': none, 'nullable': true,
             'fix': "name your requirements table, or leave it null for the package seed"},
+        'activation_event_relations': {'kind': 'relations', 'default': [],
+            'fix': "list the events tables to read together, each 'schema.table', 'database.schema.table' or {schema: ..., identifier: ..., database: ..., name: <source_relation label>}, or [] for the events source"},
         'activation_events_layout': {'kind': 'choice', 'default': 'canonical',
             'options': ['canonical', 'segment', 'rudderstack', 'amplitude', 'mixpanel', 'snowplow', 'posthog'],
             'fix': "name the layout your events table is in: canonical (set the column vars), segment, rudderstack, amplitude, mixpanel, snowplow or posthog"},
@@ -345,6 +348,26 @@
             {%- set result.value = items -%}
         {%- endif -%}
 
+    {%- elif kind == 'relations' -%}
+        {%- if not activation_var_is_list(value) -%}
+            {%- do problems.append(head ~ " is not a list." ~ fix) -%}
+        {%- else -%}
+            {%- set relations = [] -%}
+            {%- for item in value -%}
+                {%- set item_head = "var " ~ name ~ " item " ~ loop.index ~ " (" ~ activation_var_shown(item) ~ ")" -%}
+                {%- set checked = activation_var_relation(item) -%}
+                {%- if checked is string -%}
+                    {%- do problems.append(item_head ~ " " ~ checked ~ "." ~ fix) -%}
+                {%- elif checked['name'] in relations | map(attribute='name') | list -%}
+                    {%- do problems.append(item_head ~ " has the name '" ~ checked['name'] ~ "' of an earlier item."
+                        ~ " Fix: give each table its own name: {schema: ..., identifier: ..., name: <label>}.") -%}
+                {%- else -%}
+                    {%- do relations.append(checked) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- set result.value = relations -%}
+        {%- endif -%}
+
     {%- elif kind == 'bands' -%}
         {%- set label = spec['label'] -%}
         {%- if not activation_var_is_list(value) or value | length == 0 -%}
@@ -387,6 +410,51 @@
     {%- endif -%}
 
     {{ return({'value': result.value, 'problems': problems}) }}
+{% endmacro %}
+
+
+{#- One item of a `relations` var: 'table', 'schema.table', 'database.schema.table'
+    or a mapping {identifier, schema, database, name}. Returns {'database', 'schema',
+    'identifier', 'name'} (database and schema none when not given; name, the
+    `source_relation` label, defaults to the item as written) or a text saying what is
+    wrong. Names are plain identifiers (a database may also hold '-', as BigQuery
+    projects do): they reach SQL as a relation. -#}
+{% macro activation_var_relation(item) %}
+    {%- set plain = '[A-Za-z_][A-Za-z0-9_]*' -%}
+    {%- if item is string -%}
+        {%- set parts = item.split('.') -%}
+        {%- if parts | length > 3 -%}
+            {{ return("has more than three dot-separated parts") }}
+        {%- endif -%}
+        {%- set parts = [none] * (3 - parts | length) + parts -%}
+        {%- set entry = {'database': parts[0], 'schema': parts[1], 'identifier': parts[2], 'name': item} -%}
+    {%- elif item is mapping -%}
+        {%- for key in item if key not in ['database', 'schema', 'identifier', 'name'] -%}
+            {{ return("has the key '" ~ key ~ "' (known keys: database, schema, identifier, name)") }}
+        {%- endfor -%}
+        {%- set parts = [item.get('database'), item.get('schema'), item.get('identifier')] -%}
+        {%- for part in parts if part is not none and part is not string -%}
+            {{ return("has a database, schema or identifier that is not a text") }}
+        {%- endfor -%}
+        {%- set label = activation_var_text(item.get('name')) if item.get('name') is not none
+            else (parts | reject('none') | join('.')) -%}
+        {%- set entry = {'database': parts[0], 'schema': parts[1], 'identifier': parts[2], 'name': label} -%}
+    {%- else -%}
+        {{ return("is neither a text nor a mapping") }}
+    {%- endif -%}
+    {%- if entry['identifier'] is none or not modules.re.fullmatch(plain, entry['identifier']) -%}
+        {{ return("has no table name of letters, digits and _ (not starting with a digit)") }}
+    {%- endif -%}
+    {%- if entry['schema'] is not none and not modules.re.fullmatch(plain, entry['schema']) -%}
+        {{ return("has a schema name that is not letters, digits and _ (not starting with a digit)") }}
+    {%- endif -%}
+    {%- if entry['database'] is not none and not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_-]*', entry['database']) -%}
+        {{ return("has a database name that is not letters, digits, _ and - (starting with a letter or _)") }}
+    {%- endif -%}
+    {%- if entry['name'] is none or entry['name'] | trim == '' -%}
+        {{ return("has an empty name") }}
+    {%- endif -%}
+    {{ return(entry) }}
 {% endmacro %}
 
 

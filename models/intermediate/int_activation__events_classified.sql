@@ -2,7 +2,8 @@
     usable rows, its copy number among duplicates. Reasons are checked in order:
     missing_user_id, missing_event_name, invalid_timestamp, future_timestamp,
     invalid_properties_json, unknown_user. Duplicates are same event_id when present,
-    otherwise same (user_id, event_name, event_at, properties); copy 1 is kept.
+    otherwise same (user_id, event_name, event_at, properties), within one source
+    table (`source_relation`); copy 1 is kept.
 
     Incremental by event date (macros/activation_incremental.sql): a run re-reads the
     source rows dated from the window start on (plus every row whose time does not
@@ -31,8 +32,15 @@
 {%- for name in column_vars if activation_var(name) != activation_var_specs()[name]['default'] -%}
 {%- do column_settings.append(name ~ '=' ~ activation_var(name)) -%}
 {%- endfor -%}
+{#- The events relation: the source, or the tables of var activation_event_relations
+    with their names. -#}
+{%- set relations_text = source('activation', 'events') | string -%}
+{%- if activation_reads_event_relations() -%}
+{%- set relations_text = activation_event_sources() | map(attribute='name') | join('|') ~ '=' ~
+    activation_event_sources() | map(attribute='relation') | map('string') | join('|') -%}
+{%- endif -%}
 {%- set config_fingerprint = activation_config_fingerprint(extra=([
-    source('activation', 'events') | string,
+    relations_text,
     activation_var('activation_event_timestamp_column'),
     activation_var('activation_event_timestamp_format'),
     activation_var('activation_event_loaded_at_column'),
@@ -50,7 +58,7 @@
     then the rows. An incremental run reads only its window, which is small. -#}
 {%- set cte_hint = '' if window_start else activation_cte_not_materialized() -%}
 {%- set carried_columns = [
-    'event_id', 'user_id', 'event_name', 'event_name_raw', 'event_at', 'event_timestamp_raw',
+    'source_relation', 'event_id', 'user_id', 'event_name', 'event_name_raw', 'event_at', 'event_timestamp_raw',
     'properties', 'loaded_at', 'quarantine_reason', 'partition_date',
 ] %}
 
@@ -89,6 +97,7 @@ as_of as (
 classified as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
     select
+        events.source_relation,
         events.event_id,
         events.user_id,
         events.event_name,
@@ -127,6 +136,7 @@ earlier_copies as (
         their date, so only event_id duplicates can straddle the window start. #}
     {% if window_start -%}
     select
+        stored.source_relation,
         stored.event_id,
         count(*) as earlier_copy_count
 
@@ -139,9 +149,10 @@ earlier_copies as (
             from classified
             where classified.quarantine_reason is null and classified.event_id is not null
         )
-    group by stored.event_id
+    group by stored.source_relation, stored.event_id
     {%- else -%}
     select
+        source_relation,
         event_id,
         0 as earlier_copy_count
 
@@ -187,6 +198,7 @@ numbered as (
         {%- endfor %}
         row_number() over (
             partition by
+                classified.source_relation,
                 coalesce(classified.event_id, ''),
                 case when classified.event_id is null then classified.user_id end,
                 case when classified.event_id is null then classified.event_name end,
@@ -206,6 +218,7 @@ numbered as (
 final as (
 
     select
+        numbered.source_relation,
         numbered.event_id,
         numbered.user_id,
         numbered.event_name,
@@ -224,7 +237,9 @@ final as (
 
     from numbered
     left join earlier_copies
-        on numbered.event_id = earlier_copies.event_id
+        on
+            numbered.source_relation = earlier_copies.source_relation
+            and numbered.event_id = earlier_copies.event_id
 
 )
 

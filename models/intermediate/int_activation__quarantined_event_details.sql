@@ -15,6 +15,7 @@ classified as (
 final as (
 
     select
+        source_relation,
         event_id,
         user_id,
         event_name,

@@ -1,6 +1,7 @@
-{#- Where every raw row went, per table: staged, quarantined (by reason), removed
-    as a duplicate, or (events only) not applied because it arrived after its date
-    left the incremental lookback window (see activation_late_events). Rows per table
+{#- Where every raw row went, per table and events source table (`source_relation`):
+    staged, quarantined (by reason), removed as a duplicate, or (events only) not
+    applied because it arrived after its date left the incremental lookback window
+    (source rows not stored; see activation_late_events). Rows per table and source
     add up to the raw row count. -#}
 
 -- depends_on: {{ ref('int_activation__milestones') }}
@@ -22,6 +23,7 @@ event_outcomes as (
 
     select
         'events' as table_name,
+        source_relation,
         case
             when quarantine_reason is not null then 'quarantined'
             when copy_number = 1 then 'staged'
@@ -31,7 +33,24 @@ event_outcomes as (
         count(*) as row_count
 
     from events
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
+
+),
+
+raw_event_rows as (
+
+    {{ activation_raw_event_rows_by_source() }}
+
+),
+
+stored_event_rows as (
+
+    select
+        source_relation,
+        count(*) as row_count
+
+    from events
+    group by 1
 
 ),
 
@@ -39,12 +58,15 @@ late_outcomes as (
 
     select
         'events' as table_name,
+        raw_event_rows.source_relation,
         'late_not_applied' as outcome,
         '' as reason,
-        late_event_rows as row_count
+        raw_event_rows.row_count - coalesce(stored_event_rows.row_count, 0) as row_count
 
-    from {{ ref('activation_late_events') }}
-    where late_event_rows > 0
+    from raw_event_rows
+    left join stored_event_rows
+        on raw_event_rows.source_relation = stored_event_rows.source_relation
+    where raw_event_rows.row_count > coalesce(stored_event_rows.row_count, 0)
 
 ),
 
@@ -52,12 +74,13 @@ user_outcomes as (
 
     select
         'users' as table_name,
+        cast('' as {{ dbt.type_string() }}) as source_relation,
         case when quarantine_reason is not null then 'quarantined' else 'staged' end as outcome,
         coalesce(quarantine_reason, '') as reason,
         count(*) as row_count
 
     from users
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
 
 ),
 

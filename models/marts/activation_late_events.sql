@@ -1,14 +1,14 @@
 {#- The incremental run's account of events it could not apply: source rows that
     arrived after their date left the lookback window (`late_event_rows`), and rows
     stored as unknown_user whose user exists now (`stale_unknown_user_rows`). Both
-    are applied by `dbt build --full-refresh`; both are 0 after one. One row. -#}
+    are applied by `dbt build --full-refresh`; both are 0 after one. One row, for all
+    the events tables together (activation_data_quality has the late rows per table). -#}
 
 with
 
 raw_events as (
 
-    select count(*) as row_count
-    from {{ source('activation', 'events') }}
+    select {{ activation_raw_event_rows() }} as row_count
 
 ),
 

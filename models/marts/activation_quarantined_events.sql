@@ -15,6 +15,7 @@ details as (
 final as (
 
     select
+        source_relation,
         event_id,
         user_id,
         event_name,

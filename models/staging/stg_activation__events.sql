@@ -50,22 +50,75 @@
 {%- if layout != 'canonical' -%}
 {%- set layout_note = ' (a default of layout ' ~ layout ~ '), or set activation_events_layout to the layout of your table' -%}
 {%- endif -%}
-{%- do activation_check_source_columns(source('activation', 'events'), 'events', [
+{%- set event_sources = activation_event_sources() -%}
+{%- set several_sources = activation_reads_event_relations() -%}
+{#- With several tables, the columns read as text are cast in each table's select
+    (the tables may type a column differently); property columns keep their types
+    (they become JSON values) and read as null in a table that lacks them. -#}
+{%- set source_key = ['source_relation'] if several_sources else [] -%}
+{%- set text_columns = [id_column, user_id_column, name_column, timestamp_column, properties_column, traits_column]
+    | reject('none') | unique | list -%}
+{%- for event_source in event_sources -%}
+{%- set present_columns = activation_check_source_columns(event_source['relation'], 'events', [
     {'column': loaded_at_column, 'var': 'activation_event_loaded_at_column'},
     {'column': id_column, 'var': 'activation_event_id_column', 'fix_note': layout_note ~ ", or to null to find duplicates by content"},
     {'column': user_id_column, 'var': 'activation_event_user_id_column', 'fix_note': layout_note},
     {'column': name_column, 'var': 'activation_event_name_column', 'fix_note': layout_note},
     {'column': timestamp_column, 'var': 'activation_event_timestamp_column', 'fix_note': layout_note},
     {'column': properties_column, 'var': 'activation_event_properties_column', 'fix_note': layout_note ~ ", or to null if there is none"},
-    {'column': property_columns, 'var': 'activation_event_property_columns', 'fix_note': " (or remove it from the list)"},
+    {'column': property_columns if not several_sources else none, 'var': 'activation_event_property_columns', 'fix_note': " (or remove it from the list)"},
     {'column': traits_column, 'var': 'activation_user_traits_column', 'fix_note': layout_note ~ ", or to null to read the traits from the properties"},
 ]) -%}
+{%- do event_source.update({'present_columns': present_columns}) -%}
+{%- endfor -%}
+{%- if several_sources and execute -%}
+{%- set listed_columns = event_sources | map(attribute='present_columns') | reject('none') | list -%}
+{%- for column in property_columns -%}
+{%- set holders = [] -%}
+{%- for columns in listed_columns if column | lower in columns -%}{%- do holders.append(1) -%}{%- endfor -%}
+{%- if listed_columns | length > 0 and holders | length == 0 -%}
+    {%- do exceptions.raise_compiler_error(
+        "milestone_activation: var activation_event_property_columns names '" ~ column ~ "', a column none of the tables of var "
+        ~ "activation_event_relations has. Fix: remove it from activation_event_property_columns, or name the column as the tables do."
+    ) -%}
+{%- endif -%}
+{%- endfor -%}
+{%- endif %}
 
 with
 
 source as (
 
-    select * from {{ source('activation', 'events') }}
+    {#- Only the columns read, so the tables' other columns (a `source_relation` of
+        their own, say) do not matter. -#}
+    {%- for event_source in event_sources %}
+    {%- set present = event_source['present_columns'] -%}
+    {%- set selected = [] -%}
+    {%- for column in text_columns -%}
+    {%- do selected.append(
+        "cast(" ~ column ~ " as " ~ dbt.type_string() ~ ") as " ~ column if several_sources else column
+    ) -%}
+    {%- endfor -%}
+    {%- for column in property_columns if column | lower not in text_columns | map('lower') | list -%}
+    {%- do selected.append(column if present is none or column | lower in present else "null as " ~ column) -%}
+    {%- endfor -%}
+    {%- set taken = (text_columns + property_columns) | map('lower') | list -%}
+    {%- if loaded_at_column and loaded_at_column | lower not in taken -%}
+    {%- do selected.append(
+        "cast(" ~ loaded_at_column ~ " as " ~ dbt.type_timestamp() ~ ") as " ~ loaded_at_column
+        if several_sources else loaded_at_column
+    ) -%}
+    {%- endif %}
+    {%- if not loop.first %}
+
+    union all
+    {%- endif %}
+
+    select
+        cast({{ activation_string_literal(event_source['name']) }} as {{ dbt.type_string() }}) as source_relation,
+        {{ selected | join(',\n        ') }}
+    from {{ event_source['relation'] }}
+    {%- endfor %}
 
 ),
 
@@ -87,10 +140,23 @@ event_names as (
         {{ activation_normalize_name('event_name_raw') }} as event_name
 
     from (
-        {#- Reads the relation, not the `source` CTE: a CTE read twice may be stored
+        {#- Reads the relations, not the `source` CTE: a CTE read twice may be stored
             in memory whole by the engine. -#}
+        {%- if several_sources %}
+        select distinct event_name_raw
+        from (
+            {%- for event_source in event_sources %}
+            {%- if not loop.first %}
+            union all
+            {%- endif %}
+            select distinct {{ activation_text_column(name_column) }} as event_name_raw
+            from {{ event_source['relation'] }}
+            {%- endfor %}
+        ) as names_by_table
+        {%- else %}
         select distinct {{ activation_text_column(name_column) }} as event_name_raw
         from {{ source('activation', 'events') }}
+        {%- endif %}
     ) as distinct_names
 
 ),
@@ -101,6 +167,7 @@ parsed as (
         that keep repetitive columns dictionary-encoded (DuckDB) evaluate them once
         per distinct value. -#}
     select
+        source_relation,
         {{ event_id_text }} as event_id,
         {{ activation_clean_text(user_id_column) }} as user_id,
         {{ activation_text_column(name_column) }} as event_name_raw,
@@ -120,9 +187,8 @@ parsed as (
             the name only for rows without an event_id. -#}
         case
             when {{ event_id_text }} is not null
-                then {{ activation_row_hash(["'id'", event_id_text]) }}
-            else {{ activation_row_hash([
-                "'content'",
+                then {{ activation_row_hash(["'id'", event_id_text] + source_key) }}
+            else {{ activation_row_hash(["'content'"] + source_key + [
                 activation_clean_text(user_id_column),
                 activation_normalize_name(name_column),
                 activation_parse_event_timestamp('event_timestamp_text'),
@@ -137,6 +203,7 @@ parsed as (
 final as (
 
     select
+        parsed.source_relation,
         parsed.event_id,
         parsed.user_id,
         event_names.event_name,
