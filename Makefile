@@ -72,10 +72,12 @@ lint: env $(PROFILES_DIR)/profiles.yml
 # semantic layer is on so its time spine compiles too.
 # A second compile reads a tracker layout: the properties built from columns (the
 # JSON object builder of each warehouse; Redshift has none, so it reads Mixpanel), two
-# events tables read together and the users derived from the events.
+# events tables read together and the users derived from the events (traits from an
+# identifies table).
 WAREHOUSE_VARS := {activation_semantic_layer_enabled: true, activation_accounts_enabled: true}
 LAYOUT_USERS_VARS := activation_users_from: events, activation_signup_event: signed_up, activation_plan_tier_trait: plan, \
-	activation_event_relations: [raw.events_web, {schema: raw, identifier: events_app, name: app}]
+	activation_event_relations: [raw.events_web, {schema: raw, identifier: events_app, name: app}], \
+	activation_user_traits_relation: raw.identifies
 LAYOUT_VARS := {activation_events_layout: segment, activation_event_property_columns: [plan, step], $(LAYOUT_USERS_VARS)}
 REDSHIFT_LAYOUT_VARS := {activation_events_layout: mixpanel, $(LAYOUT_USERS_VARS)}
 check-warehouses: env env-databricks

@@ -22,13 +22,20 @@
     {%- endif -%}
     {%- set sources = [] -%}
     {%- for item in listed -%}
-        {%- do sources.append({'name': item['name'], 'relation': api.Relation.create(
-            database=item['database'] or events_source.database,
-            schema=item['schema'] or events_source.schema,
-            identifier=item['identifier'],
-        )}) -%}
+        {%- do sources.append({'name': item['name'], 'relation': activation_relation_from_item(item, events_source)}) -%}
     {%- endfor -%}
     {{ return(sources) }}
+{% endmacro %}
+
+
+{#- The relation of a checked table item (activation_var_relation), in the database
+    and schema of `default_relation` unless the item names its own. -#}
+{% macro activation_relation_from_item(item, default_relation) %}
+    {{ return(api.Relation.create(
+        database=item['database'] or default_relation.database,
+        schema=item['schema'] or default_relation.schema,
+        identifier=item['identifier'],
+    )) }}
 {% endmacro %}
 
 

@@ -20,7 +20,8 @@
     of `activation_parse_timestamp`), text (string; a number is read as text),
     event_name (text with a letter or digit), event_names (list of event_name),
     text_list (list of text), identifier, identifier_list, relation_name (non-empty
-    text), relations (list of tables, see activation_var_relation), bands (list of
+    text), relation (a table, see activation_var_relation), relations (list of
+    them), bands (list of
     {<label>, min_score, action}), memory_size, boolean (true or
     false; the texts 'true' and 'false' are read as such). -#}
 {% macro activation_var_specs() %}
@@ -53,6 +54,12 @@
             'fix': "name the event marking signup (users derived from events get created_at from its first time), or null for the first event seen"},
         'activation_user_traits_column': {'kind': 'identifier', 'default': none, 'nullable': true,
             'fix': "name the events column holding user traits as JSON (e.g. Amplitude user_properties), or null to read them from the event properties"},
+        'activation_user_traits_relation': {'kind': 'relation', 'default': none, 'nullable': true,
+            'fix': "name the table of user traits (Segment or RudderStack identifies, Mixpanel people) as 'schema.table', 'database.schema.table' or {schema: ..., identifier: ...}, or null to read the traits from the events"},
+        'activation_user_traits_user_id_column': {'kind': 'identifier', 'default': 'user_id',
+            'fix': "name the column of the user traits table holding the user id, e.g. user_id (Mixpanel people: distinct_id)"},
+        'activation_user_traits_timestamp_column': {'kind': 'identifier', 'default': 'timestamp', 'nullable': true,
+            'fix': "name the column of the user traits table holding when the traits were sent, e.g. timestamp, or null if there is none (one row per user)"},
         'activation_account_trait': {'kind': 'text', 'default': none, 'nullable': true,
             'fix': "name the trait holding the account id (users derived from events), e.g. company_id, or null"},
         'activation_plan_tier_trait': {'kind': 'text', 'default': none, 'nullable': true,
@@ -348,6 +355,14 @@
             {%- set result.value = items -%}
         {%- endif -%}
 
+    {%- elif kind == 'relation' -%}
+        {%- set checked = activation_var_relation(value) -%}
+        {%- if checked is string -%}
+            {%- do problems.append(head ~ " " ~ checked ~ "." ~ fix) -%}
+        {%- else -%}
+            {%- set result.value = checked -%}
+        {%- endif -%}
+
     {%- elif kind == 'relations' -%}
         {%- if not activation_var_is_list(value) -%}
             {%- do problems.append(head ~ " is not a list." ~ fix) -%}
@@ -486,6 +501,7 @@
             'activation_event_name_column': 'name',
             'activation_event_timestamp_column': 'time',
             'activation_event_properties_column': 'properties',
+            'activation_user_traits_user_id_column': 'distinct_id',
         },
         'snowplow': {
             'activation_event_id_column': 'event_id',
@@ -510,7 +526,7 @@
     it). -#}
 {% macro activation_var_default(name) %}
     {%- set default = activation_var_specs()[name]['default'] -%}
-    {%- if name.startswith('activation_event_') or name == 'activation_user_traits_column' -%}
+    {%- if name.startswith('activation_event_') or name.startswith('activation_user_traits_') -%}
         {%- set layouts = activation_events_layouts() -%}
         {%- set layout = var('activation_events_layout', 'canonical') -%}
         {%- if layout is string and layout in layouts and name in layouts[layout] -%}

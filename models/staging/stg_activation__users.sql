@@ -14,8 +14,13 @@
     install_source are the traits named by `activation_account_trait`,
     `activation_plan_tier_trait` and `activation_install_source_trait`, read from the
     JSON column `activation_user_traits_column` (null: the event properties); each is
-    the value on the user's first event that has it (ties: the smallest value). There
-    is no inviter, and no passthrough columns. -#}
+    the value on the user's first event that has it (ties: the smallest value). With
+    var `activation_user_traits_relation` (Segment or RudderStack identifies, Mixpanel
+    people) the traits are instead columns of that table, named as the traits: each is
+    the value of the user's latest row that has it, by
+    `activation_user_traits_timestamp_column` (rows without a readable time count as the
+    oldest; ties: the smallest value), as Segment's own users table keeps the latest
+    traits. There is no inviter, and no passthrough columns. -#}
 {%- set users_from = activation_var('activation_users_from') -%}
 {%- if users_from == 'events' -%}
 {%- if activation_var('activation_user_passthrough_columns') and execute -%}
@@ -31,6 +36,21 @@
     'install_source': activation_var('activation_install_source_trait'),
 } -%}
 {%- set traits_json = 'user_traits' if activation_var('activation_user_traits_column') else 'properties' -%}
+{%- set traits_item = activation_var('activation_user_traits_relation') -%}
+{%- if traits_item -%}
+{%- set traits_relation = activation_relation_from_item(traits_item, source('activation', 'events')) -%}
+{%- set traits_user_id_column = activation_var('activation_user_traits_user_id_column') -%}
+{%- set traits_timestamp_column = activation_var('activation_user_traits_timestamp_column') -%}
+{%- set trait_columns = [] -%}
+{%- for column_name, trait in traits.items() if trait -%}
+    {%- do trait_columns.append({'column': trait, 'var': 'activation_' ~ ('account' if column_name == 'account_id' else column_name) ~ '_trait',
+        'fix_note': " (the traits are columns of the user traits table " ~ traits_item['name'] ~ ")"}) -%}
+{%- endfor -%}
+{%- do activation_check_source_columns(traits_relation, 'user traits', [
+    {'column': traits_user_id_column, 'var': 'activation_user_traits_user_id_column'},
+    {'column': traits_timestamp_column, 'var': 'activation_user_traits_timestamp_column', 'fix_note': ", or to null if there is none"},
+] + trait_columns) -%}
+{%- endif -%}
 {%- set user_id_column = 'user_id' -%}
 {%- set account_column = 'account_id' if traits['account_id'] else none -%}
 {%- set created_at_column = 'created_at' -%}
@@ -39,6 +59,13 @@
 {%- set inviter_column = none -%}
 {%- set signup_event = activation_var('activation_signup_event') -%}
 {%- else -%}
+{%- if activation_var('activation_user_traits_relation') and execute -%}
+    {%- do exceptions.raise_compiler_error(
+        "milestone_activation: var activation_user_traits_relation = '" ~ activation_var('activation_user_traits_relation')['name']
+        ~ "' gives the traits of users derived from the events, but activation_users_from = table."
+        ~ " Fix: set activation_users_from to events, or activation_user_traits_relation to null."
+    ) -%}
+{%- endif -%}
 {%- set user_id_column = activation_var('activation_user_id_column') -%}
 {%- set account_column = activation_var('activation_account_id_column') -%}
 {%- set created_at_column = activation_var('activation_created_at_column') -%}
@@ -83,6 +110,35 @@ first_events as (
 
 ),
 {%- for column_name, trait in traits.items() if trait %}
+{%- if traits_item %}
+{#- The trait's value on the user's latest row of the traits table that has it. #}
+
+{{ column_name }}_values as (
+
+    select
+        user_id,
+        trait_value,
+        row_number() over (
+            partition by user_id
+            order by case when traits_at is null then 1 else 0 end, traits_at desc, trait_value
+        ) as value_rank
+
+    from (
+        select
+            {{ activation_clean_text(traits_user_id_column) }} as user_id,
+            {%- if traits_timestamp_column %}
+            {{ activation_parse_timestamp(traits_timestamp_column) }} as traits_at,
+            {%- else %}
+            cast(null as {{ dbt.type_timestamp() }}) as traits_at,
+            {%- endif %}
+            {{ activation_text_column(trait) }} as trait_value
+
+        from {{ traits_relation }}
+    ) as trait_rows
+    where trait_value is not null and user_id is not null
+
+),
+{%- else %}
 {#- The trait's value on the user's first event that has it. #}
 
 {{ column_name }}_values as (
@@ -109,6 +165,7 @@ first_events as (
     where trait_value is not null
 
 ),
+{%- endif %}
 {%- endfor %}
 
 source as (
