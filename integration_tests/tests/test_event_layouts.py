@@ -186,3 +186,24 @@ def test_users_derived_from_events_incremental_equals_full_refresh(dbt_builder, 
     incremental = build_in_batches(dbt_builder, events, batches, vars)
     assert_same_tables(incremental, expected, skipped=BOOKKEEPING_COLUMNS, label="incremental")
 
+
+
+@pytest.mark.engine_independent
+def test_readme_layout_examples_set_only_package_vars():
+    """Every vars block of the README's "Tracker layouts" and "Several events tables"
+    parses and names only vars of the package, with a layout the package knows."""
+    import re
+
+    import yaml
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Tracker layouts"):readme.index("### Vars")]
+    specs = (ROOT / "macros" / "activation_var.sql").read_text()
+    known = set(re.findall(r"^        '(activation_[a-z_]+)': \{'kind'", specs, flags=re.M))
+    assert "activation_event_relations" in known and len(known) > 40
+    blocks = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
+    assert len(blocks) >= 6
+    for block in blocks:
+        vars = yaml.safe_load(block)["vars"]
+        assert set(vars) <= known, set(vars) - known
+        assert vars.get("activation_events_layout", "canonical") in (*LAYOUT_VARS, "canonical")

@@ -28,8 +28,8 @@ from harness import (
     user,
 )
 from reference.activation_reference import compute, parse_timestamp
-from test_event_layouts import layout_table
-from test_incremental import BOOKKEEPING_COLUMNS, LOOKBACK_DAYS, generated_dataset
+from test_event_layouts import layout_table, per_user_marts
+from test_incremental import LOOKBACK_DAYS, assert_plain_run_applies_everything, generated_dataset
 
 WHITESPACE = " \t\n\x0b\x0c\r"
 # How the tables are named in the var: a string with the schema, a mapping with a name of
@@ -73,12 +73,6 @@ def one_table_equivalent(tables):
 @pytest.fixture(scope="module")
 def generated(dbt_builder):
     return generated_dataset(dbt_builder.workdir, 67, users=24, events_per_user=10, days=14)
-
-
-def per_user_marts(dbt_builder):
-    return {name: rows for name, rows in dbt_builder.read_all_marts().items()
-            if name in ("activation_users", "activation_user_milestones", "activation_cohort_completion",
-                        "activation_funnel", "activation_pql_score_history")}
 
 
 def write_tables(dbt_builder, tables, columns=None, rows_of=None):
@@ -250,12 +244,7 @@ def test_load_time_watermark_is_kept_per_table(dbt_builder, generated):
     dbt_builder.run_models(vars, full_refresh=True)
     dbt_builder.engine.append_raw_rows("events_server", columns,
                                        [dict(r, loaded_at="2025-06-02 00:00:00") for r in held_back])
-    dbt_builder.run_models(vars)
-    incremental = dbt_builder.read_all_marts()
-    late = incremental["activation_late_events"][0]
-    assert late["late_event_rows"] == 0 and late["needs_full_refresh"] is False, late
-    dbt_builder.run_models(vars, full_refresh=True)
-    assert_same_tables(incremental, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)
+    assert_plain_run_applies_everything(dbt_builder, vars)
 
 
 @pytest.mark.engine_independent

@@ -14,8 +14,8 @@ import random
 import pytest
 from harness import RAW_COLUMNS, BuildFailed, Dataset, assert_marts_match_reference, assert_same_tables
 from reference.activation_reference import compute, parse_timestamp
-from test_event_relations import per_user_marts
-from test_incremental import BOOKKEEPING_COLUMNS, generated_dataset
+from test_event_layouts import per_user_marts
+from test_incremental import assert_plain_run_applies_everything, generated_dataset
 from test_tracker_fixtures import derived_users
 
 WHITESPACE = " \t\n\x0b\x0c\r"
@@ -103,11 +103,8 @@ def test_traits_table_gives_the_latest_traits(dbt_builder, generated):
     changed = [{"user_id": row["user_id"], "anonymous_id": None, "timestamp": "2025-07-01 00:00:00",
                 "plan": "enterprise", "company_id": None, "utm_source": None} for row in users[:5]]
     dbt_builder.engine.append_raw_rows("identifies", IDENTIFIES_COLUMNS, changed)
-    dbt_builder.run_models(traits_vars)
-    incremental = dbt_builder.read_all_marts()
+    incremental = assert_plain_run_applies_everything(dbt_builder, traits_vars)
     assert sum(1 for row in incremental["activation_users"] if row["plan_tier"] == "enterprise") == 5
-    dbt_builder.run_models(traits_vars, full_refresh=True)
-    assert_same_tables(incremental, dbt_builder.read_all_marts(), skipped=BOOKKEEPING_COLUMNS)
 
 
 @pytest.mark.engine_independent
