@@ -450,25 +450,28 @@ def experiments_page() -> None:
 def data_quality_page() -> None:
     st.title("Data quality")
     quality = read("""
-        select table_name, outcome, reason, row_count
+        select table_name, source_relation, outcome, reason, row_count
         from {marts}.activation_data_quality
-        order by table_name, outcome, reason
+        order by table_name, source_relation, outcome, reason
     """)
     quality["reason"] = quality["reason"].fillna("")
+    # With several events tables (var activation_event_relations) each has its rows.
+    quality["table"] = [table if not source else f"{table} ({source})"
+                        for table, source in zip(quality["table_name"], quality["source_relation"].fillna(""))]
     quality["label"] = quality["outcome"] + quality["reason"].map(lambda reason: f": {reason}" if reason else "")
     st.caption("Where every raw row went: staged, quarantined (by reason) or removed as a duplicate.")
     chart = alt.Chart(quality[quality["outcome"] != "staged"]).mark_bar().encode(
         x=alt.X("row_count:Q", title="rows"), y=alt.Y("label:N", title=None, sort="-x"),
-        color=alt.Color("table_name:N", title="table"), tooltip=["table_name", "label", "row_count"],
+        color=alt.Color("table:N", title="table"), tooltip=["table", "label", "row_count"],
     ).properties(height=260)
     st.altair_chart(chart, use_container_width=True)
     html_table(pd.DataFrame({
-        "Table": quality["table_name"],
+        "Table": quality["table"],
         "Outcome": quality["outcome"],
         "Reason": quality["reason"].map(lambda reason: reason or DASH),
         "Rows": quality["row_count"].map(fmt_count),
     }), "data-quality-table")
-    totals = quality.groupby("table_name")["row_count"].sum()
+    totals = quality.groupby("table", sort=False)["row_count"].sum()
     html_table(pd.DataFrame({"Table": totals.index, "Raw rows": totals.map(fmt_count).values}),
                "data-quality-totals-table")
     page_done("data-quality")

@@ -260,17 +260,20 @@ def test_experiment_page_shows_the_marts_numbers(rendered, demo):
 
 
 def test_data_quality_page_shows_the_marts_numbers(rendered, demo):
+    def table(row):
+        return row["table_name"] + (f" ({row['source_relation']})" if row["source_relation"] else "")
+
     rows = query(demo, """
-        select table_name, outcome, coalesce(reason, '') as reason, row_count
-        from main_activation.activation_data_quality order by table_name, outcome, reason""")
+        select table_name, source_relation, outcome, coalesce(reason, '') as reason, row_count
+        from main_activation.activation_data_quality order by table_name, source_relation, outcome, reason""")
     assert rendered["data-quality"]["tables"]["data-quality-table"] == [
-        {"Table": row["table_name"], "Outcome": row["outcome"], "Reason": row["reason"] or DASH,
+        {"Table": table(row), "Outcome": row["outcome"], "Reason": row["reason"] or DASH,
          "Rows": count(row["row_count"])} for row in rows]
     totals = query(demo, """
-        select table_name, sum(row_count) as n from main_activation.activation_data_quality
-        group by table_name order by table_name""")
+        select table_name, source_relation, sum(row_count) as n from main_activation.activation_data_quality
+        group by table_name, source_relation order by table_name, source_relation""")
     assert rendered["data-quality"]["tables"]["data-quality-totals-table"] == [
-        {"Table": row["table_name"], "Raw rows": count(row["n"])} for row in totals]
+        {"Table": table(row), "Raw rows": count(row["n"])} for row in totals]
 
 
 def test_chromium_comes_from_the_project_script():
