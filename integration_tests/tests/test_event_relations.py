@@ -104,7 +104,11 @@ def test_several_tables_build_the_one_table_marts(dbt_builder, generated):
 
     relation_vars = dict(vars, activation_event_relations=RELATIONS)
     write_tables(dbt_builder, tables)
-    dbt_builder.run_models(relation_vars, full_refresh=True, command="build")
+    dbt_builder.run_models(relation_vars, full_refresh=True)
+    # The data tests of the models holding source_relation, with the per-table
+    # reconciliation tests and the per-table row count of the staged events.
+    dbt_builder.run_models(relation_vars, command="test", select=(
+        "stg_activation__events int_activation__events activation_quarantined_events activation_data_quality"))
     assert_same_tables(per_user_marts(dbt_builder), one_table, label="three tables")
     assert_marts_match_reference(dbt_builder.read_marts(), compute(
         equivalent.users, equivalent.events, equivalent.milestones, equivalent.requirements, vars))
