@@ -77,7 +77,7 @@ lint: env $(PROFILES_DIR)/profiles.yml
 WAREHOUSE_VARS := {activation_semantic_layer_enabled: true, activation_accounts_enabled: true}
 LAYOUT_USERS_VARS := activation_users_from: events, activation_signup_event: signed_up, activation_plan_tier_trait: plan, \
 	activation_event_relations: [raw.events_web, {schema: raw, identifier: events_app, name: app}], \
-	activation_user_traits_relation: raw.identifies
+	activation_user_traits_relation: raw.identifies, activation_start_date: 2025-01-01
 LAYOUT_VARS := {activation_events_layout: segment, activation_event_property_columns: [plan, step], $(LAYOUT_USERS_VARS)}
 REDSHIFT_LAYOUT_VARS := {activation_events_layout: mixpanel, $(LAYOUT_USERS_VARS)}
 check-warehouses: env env-databricks

@@ -104,8 +104,8 @@
 
     A change of the settings that decide how a row is read (`config_fingerprint`: the
     events relation, the `activation_event_*_column` vars, `activation_events_layout`,
-    `activation_event_property_columns`, `activation_event_timestamp_format`)
-    stops the run: every stored row would have to be read again. -#}
+    `activation_event_property_columns`, `activation_event_timestamp_format`,
+    `activation_start_date`) stops the run: every stored row would have to be read again. -#}
 {% macro activation_event_window_start(config_fingerprint) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
@@ -187,7 +187,7 @@
         {%- do exceptions.raise_compiler_error(
             "int_activation__events_classified: the events source or how its rows are read changed since the stored rows were built "
             ~ "(the events relation or the tables of var activation_event_relations, its column vars activation_event_*_column, var activation_events_layout, "
-            ~ "var activation_event_property_columns or var activation_event_timestamp_format). "
+            ~ "var activation_event_property_columns, var activation_event_timestamp_format or var activation_start_date). "
             ~ "An incremental run would leave the stored rows as they were read before. Fix: `dbt run --full-refresh`."
         ) -%}
     {%- endif -%}

@@ -17,7 +17,7 @@
 {#- Spec of every var: kind, default, bounds and the fix shown in a message.
     Kinds: whole (integer in [min, max]; a text of digits is read as a number),
     fraction (number in [0, 1]), choice (one of `options`), timestamp (the text forms
-    of `activation_parse_timestamp`), text (string; a number is read as text),
+    of `activation_parse_timestamp`), date (YYYY-MM-DD), text (string; a number is read as text),
     event_name (text with a letter or digit), event_names (list of event_name),
     text_list (list of text), identifier, identifier_list, relation_name (non-empty
     text), relation (a table, see activation_var_relation), relations (list of
@@ -97,6 +97,8 @@
             'fix': "list users column names, e.g. ['company_size']"},
         'activation_as_of': {'kind': 'timestamp', 'default': none, 'nullable': true,
             'fix': "use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS[.ffffff] (space or T) with an optional offset Z, +HH, +HHMM or +HH:MM, e.g. 2025-10-01 or 2025-10-01T00:00:00Z; or null for the latest valid event time"},
+        'activation_start_date': {'kind': 'date', 'default': none, 'nullable': true,
+            'fix': "use a date YYYY-MM-DD (UTC), e.g. 2025-01-01, from which on events are processed; or null for all of them"},
         'activation_future_tolerance_hours': {'kind': 'whole', 'default': 24, 'min': 0, 'max': days_max * 24,
             'fix': "set the hours an event may lie after as_of, e.g. 24"},
         'activation_lookback_days': {'kind': 'whole', 'default': 3, 'min': 0, 'max': days_max,
@@ -305,6 +307,18 @@
         {%- endif -%}
         {%- if result.value is not string or not activation_var_is_timestamp_text(result.value) -%}
             {%- do problems.append(head ~ " is not a timestamp in an accepted form." ~ fix) -%}
+        {%- endif -%}
+
+    {%- elif kind == 'date' -%}
+        {#- YAML reads an unquoted 2025-10-01 as a date. -#}
+        {%- if value is not string and value.isoformat is defined and value.hour is not defined -%}
+            {%- set result.value = value.isoformat() -%}
+        {%- elif value is string -%}
+            {%- set result.value = value | trim -%}
+        {%- endif -%}
+        {%- if result.value is not string or not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', result.value)
+            or not activation_var_is_timestamp_text(result.value) -%}
+            {%- do problems.append(head ~ " is not a date YYYY-MM-DD." ~ fix) -%}
         {%- endif -%}
 
     {%- elif kind in ['text', 'event_name', 'relation_name', 'memory_size'] -%}

@@ -1,5 +1,6 @@
 {#- Nothing is dropped silently (SPEC §2), per events table (`source_relation`): raw
-    rows = staged + quarantined + duplicates removed + rows an incremental run could
+    rows = staged + quarantined + duplicates removed + rows dated before var
+    `activation_start_date` (before_start_date) + rows an incremental run could
     not apply (late_not_applied, 0 after a full build). activation_data_quality is
     checked against the raw tables and against int_activation__events_classified
     (every applied row, counted here by its own columns); the models holding the rows
@@ -23,7 +24,8 @@ classified_events as (
         count(*) as total_rows,
         coalesce(sum(case when quarantine_reason is null and copy_number = 1 then 1 end), 0)
             as staged_rows,
-        coalesce(sum(case when quarantine_reason is not null then 1 end), 0) as quarantined_rows,
+        coalesce(sum(case when quarantine_reason != 'before_start_date' then 1 end), 0) as quarantined_rows,
+        coalesce(sum(case when quarantine_reason = 'before_start_date' then 1 end), 0) as before_start_rows,
         coalesce(sum(case when quarantine_reason is null and copy_number > 1 then 1 end), 0)
             as duplicate_rows
 
@@ -40,6 +42,7 @@ data_quality as (
         coalesce(sum(case when outcome = 'staged' then row_count end), 0) as staged_rows,
         coalesce(sum(case when outcome = 'quarantined' then row_count end), 0) as quarantined_rows,
         coalesce(sum(case when outcome = 'duplicate_removed' then row_count end), 0) as duplicate_rows,
+        coalesce(sum(case when outcome = 'before_start_date' then row_count end), 0) as before_start_rows,
         coalesce(sum(case when outcome = 'late_not_applied' then row_count end), 0) as late_rows
 
     from {{ ref('activation_data_quality') }}
@@ -59,10 +62,12 @@ counts as (
         coalesce(classified_events.staged_rows, 0) as classified_staged_rows,
         coalesce(classified_events.quarantined_rows, 0) as classified_quarantined_rows,
         coalesce(classified_events.duplicate_rows, 0) as classified_duplicate_rows,
+        coalesce(classified_events.before_start_rows, 0) as classified_before_start_rows,
         coalesce(data_quality.total_rows, 0) as quality_total_rows,
         coalesce(data_quality.staged_rows, 0) as quality_staged_rows,
         coalesce(data_quality.quarantined_rows, 0) as quality_quarantined_rows,
         coalesce(data_quality.duplicate_rows, 0) as quality_duplicate_rows,
+        coalesce(data_quality.before_start_rows, 0) as quality_before_start_rows,
         coalesce(data_quality.late_rows, 0) as quality_late_rows
 
     from raw_events
@@ -77,7 +82,7 @@ checks as (
 
     select
         source_relation,
-        'raw = staged + quarantined + duplicates removed + late not applied' as check_name,
+        'raw = staged + quarantined + duplicates removed + before start date + late not applied' as check_name,
         raw_rows as expected_rows,
         classified_total_rows + quality_late_rows as actual_rows
     from counts
@@ -116,6 +121,15 @@ checks as (
         'activation_data_quality duplicates removed = classified duplicates' as check_name,
         classified_duplicate_rows as expected_rows,
         quality_duplicate_rows as actual_rows
+    from counts
+
+    union all
+
+    select
+        source_relation,
+        'activation_data_quality before start date = classified before start date' as check_name,
+        classified_before_start_rows as expected_rows,
+        quality_before_start_rows as actual_rows
     from counts
 
 )

@@ -24,7 +24,7 @@ classified_events as (
         count(*) as row_count
 
     from {{ milestone_activation.activation_upstream_relation('int_activation__events_classified') }}
-    where quarantine_reason is not null
+    where quarantine_reason is not null and quarantine_reason != 'before_start_date'
     group by source_relation
 
 )

@@ -39,6 +39,14 @@ Readings chosen where the specification and the contract are silent:
   unparseable ``activation_as_of``, an unknown score basis or cohort grain raise
   ``ConfigError``.
 * A var present with value ``None`` takes its default.
+* ``activation_start_date`` (default unset) is a ``datetime.date`` (not a
+  ``datetime.datetime``) or a ``'YYYY-MM-DD'`` string (ASCII digits, surrounding
+  whitespace trimmed); the start is that date at 00:00:00 UTC. Any other value raises
+  ``ConfigError``. Every raw event row whose timestamp parses (``parse_timestamp``)
+  to a time strictly before the start is set aside before anything else reads the
+  events: it is not quarantined, deduplicated, staged, used for ``as_of`` or by the
+  milestones; ``events_before_start_count`` counts those rows. A row whose
+  timestamp does not parse is kept. Users are unaffected.
 * Output rows are ordered by ``user_id`` (then ``milestone_id``); quarantine rows
   keep the order of the raw rows.
 """
@@ -57,6 +65,7 @@ __all__ = [
     "DEFAULT_BANDS",
     "compute",
     "normalise_event_name",
+    "parse_start_date",
     "parse_timestamp",
     "parse_timeframe",
 ]
@@ -75,6 +84,7 @@ DEFAULT_VARS = {
     "activation_status_score_basis": "pct",
     "activation_cohort_grain": "week",
     "activation_user_passthrough_columns": [],
+    "activation_start_date": None,
 }
 
 MAX_GATE_DEPTH = 10
@@ -423,7 +433,37 @@ def resolve_vars(vars):
             f"activation_cohort_grain must be day, week or month, "
             f"got {resolved['activation_cohort_grain']!r}"
         )
+    resolved["activation_start_date"] = parse_start_date(resolved["activation_start_date"])
     return resolved
+
+
+_START_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def parse_start_date(value):
+    """``activation_start_date`` -> ``datetime.date`` (None when unset). A date, or a
+    'YYYY-MM-DD' string with surrounding whitespace allowed; anything else raises."""
+    if value is None:
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        match = _START_DATE.fullmatch(value.strip(_WHITESPACE))
+        if match is not None:
+            try:
+                return dt.date(*(int(part) for part in match.groups()))
+            except ValueError:
+                pass
+    raise ConfigError(
+        f"activation_start_date must be a date written YYYY-MM-DD, got {value!r}"
+    )
+
+
+def start_instant(start_date):
+    """The start date at 00:00:00 UTC as a naive UTC datetime (None when unset)."""
+    if start_date is None:
+        return None
+    return dt.datetime.combine(start_date, dt.time())
 
 
 # ------------------------------------------------------------------------ staging
@@ -433,6 +473,19 @@ def _event_timestamp_raw(row):
     if "event_timestamp" in row:
         return row["event_timestamp"]
     return row.get("timestamp")
+
+
+def split_events_at_start(events, start):
+    """Return (kept raw rows, number set aside): a row is set aside when its raw
+    timestamp parses to a time strictly before ``start``; unparseable rows are kept."""
+    if start is None:
+        return list(events), 0
+    kept = []
+    for row in events:
+        event_at = parse_timestamp(_event_timestamp_raw(row))
+        if event_at is None or event_at >= start:
+            kept.append(row)
+    return kept, len(events) - len(kept)
 
 
 def resolve_as_of(events, as_of_var):
@@ -769,6 +822,9 @@ def compute(users, events, milestones, requirements, vars=None):
     config = load_milestones(milestones, requirements)
     first_value_id = first_value_milestone_id(config, settings["activation_first_value_milestone"])
 
+    events, events_before_start = split_events_at_start(
+        events, start_instant(settings["activation_start_date"])
+    )
     as_of = resolve_as_of(events, settings["activation_as_of"])
     tolerance = dt.timedelta(hours=float(settings["activation_future_tolerance_hours"]))
 
@@ -806,6 +862,7 @@ def compute(users, events, milestones, requirements, vars=None):
         "staged_users_count": len(staged_users),
         "staged_events_count": len(staged_events),
         "duplicate_events_removed": duplicates_removed,
+        "events_before_start_count": events_before_start,
         "user_milestones": user_milestones,
         "users": user_rows,
     }

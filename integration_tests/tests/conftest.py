@@ -80,7 +80,7 @@ LONGEST_FIRST = (
 # scikit-learn): they open no engine, so `make test` runs them once, in the DuckDB suite;
 # the other engines' suites deselect them with `-m "not engine_independent"`.
 ENGINE_INDEPENDENT = ("test_bi_reference_rules", "test_reference_accounts", "test_reference_effect_sizes",
-                      "test_reference_rules", "test_reference_survival_extras")
+                      "test_reference_rules", "test_reference_start_date", "test_reference_survival_extras")
 
 
 def _module_fixture_names(module):

@@ -237,6 +237,7 @@ def test_bad_vars_are_reported_together_naming_each_var(dbt_builder):
         "activation_user_passthrough_columns": ["company_size' as x, '"],
         "activation_stats_max_groups": 1.5,
         "activation_future_tolerance_hours": "-INF_PLACEHOLDER",
+        "activation_start_date": "2025-01-01 00:00:00",
     }
     message = _compile_error(dbt_builder, bad, raw={
         "NAN_PLACEHOLDER": ".nan", "INF_PLACEHOLDER": ".inf", "-INF_PLACEHOLDER": "-.inf"})
@@ -256,6 +257,7 @@ def test_bad_vars_are_reported_together_naming_each_var(dbt_builder):
         "var activation_user_passthrough_columns item 1 ('company_size' as x, '') is not a plain column name",
         "var activation_stats_max_groups = 1.5 is not a whole number from 2 to 20",
         "var activation_future_tolerance_hours = -inf is not a whole number",
+        "var activation_start_date = '2025-01-01 00:00:00' is not a date YYYY-MM-DD",
     ]
     for phrase in expected:
         assert phrase in message, (phrase, message)
@@ -290,3 +292,9 @@ def test_bad_lookback_days_stops_the_model_reading_it(dbt_builder, lookback):
 def test_impossible_as_of_date_is_rejected_at_compile_time(dbt_builder):
     message = _compile_error(dbt_builder, {"activation_as_of": "2025-02-30"}, select="int_activation__as_of")
     assert "var activation_as_of = '2025-02-30' is not a timestamp" in message
+
+
+def test_impossible_start_date_is_rejected_at_compile_time(dbt_builder):
+    message = _compile_error(dbt_builder, {"activation_start_date": "2024-02-30'"},
+                             select="int_activation__events_classified")
+    assert "var activation_start_date = '2024-02-30'' is not a date YYYY-MM-DD" in message and "Fix:" in message

@@ -1,6 +1,6 @@
 {#- The run's reference time, one row (SPEC preamble): var `activation_as_of` when set,
     else the latest parseable event time in the data (every stored event row,
-    quarantined or not). Never the wall clock, so the same
+    quarantined or not; not the rows set aside by var `activation_start_date`). Never the wall clock, so the same
     inputs give the same outputs on any day. An events table with rows but no
     parseable time and no `activation_as_of` stops the build; an empty one gives a
     null as_of and empty marts downstream. -#}
@@ -44,6 +44,9 @@ summary as (
         count(*) as event_rows
 
     from events
+    {%- if activation_var('activation_start_date') %}
+    where coalesce(quarantine_reason, '') != 'before_start_date'
+    {%- endif %}
 
 ),
 

@@ -1,7 +1,12 @@
 {#- Every raw event row with its final quarantine reason (null when usable) and, for
     usable rows, its copy number among duplicates. Reasons are checked in order:
     missing_user_id, missing_event_name, invalid_timestamp, future_timestamp,
-    invalid_properties_json, unknown_user. Duplicates are same event_id when present,
+    invalid_properties_json, unknown_user. With var `activation_start_date`, a row whose
+    time parses to before that date (UTC) is set aside first, whatever else is wrong
+    with it: stored narrow (source, time, load time and date only) with the marker
+    `before_start_date` in `quarantine_reason`, so the row counts still reconcile, but
+    it is neither quarantined nor deduplicated nor staged.
+    Duplicates are same event_id when present,
     otherwise same (user_id, event_name, event_at, properties), within one source
     table (`source_relation`); copy 1 is kept.
 
@@ -32,6 +37,10 @@
 {%- for name in column_vars if activation_var(name) != activation_var_specs()[name]['default'] -%}
 {%- do column_settings.append(name ~ '=' ~ activation_var(name)) -%}
 {%- endfor -%}
+{#- The start date counts only when set, so tables built before the var existed keep
+    their fingerprint. -#}
+{%- set start_date = activation_var('activation_start_date') -%}
+{%- set start_setting = ['activation_start_date=' ~ start_date] if start_date else [] -%}
 {#- The events relation: the source, or the tables of var activation_event_relations
     with their names. -#}
 {%- set relations_text = source('activation', 'events') | string -%}
@@ -44,7 +53,7 @@
     activation_var('activation_event_timestamp_column'),
     activation_var('activation_event_timestamp_format'),
     activation_var('activation_event_loaded_at_column'),
-] + column_settings) | string) -%}
+] + column_settings + start_setting) | string) -%}
 {%- set window_start = activation_event_window_start(config_fingerprint) -%}
 {%- set load_sequence = activation_next_load_sequence() -%}
 {%- set as_of_var = activation_var('activation_as_of') -%}
@@ -57,6 +66,14 @@
     them in memory: the duplicate hashes (a cheap pass, see stg_activation__events),
     then the rows. An incremental run reads only its window, which is small. -#}
 {%- set cte_hint = '' if window_start else activation_cte_not_materialized() -%}
+{#- Rows set aside by the start date keep only their source, time, load time and date. -#}
+{%- if start_date -%}
+{%- set quarantined = "coalesce(numbered.quarantine_reason, 'before_start_date') != 'before_start_date'" -%}
+{%- set kept_open = "case when coalesce(numbered.quarantine_reason, '') != 'before_start_date' then " -%}
+{%- set kept_close = " end" -%}
+{%- else -%}
+{%- set quarantined = 'numbered.quarantine_reason is not null' -%}
+{%- endif -%}
 {%- set carried_columns = [
     'source_relation', 'event_id', 'user_id', 'event_name', 'event_name_raw', 'event_at', 'event_timestamp_raw',
     'properties', 'loaded_at', 'quarantine_reason', 'partition_date',
@@ -107,6 +124,11 @@ classified as {% if cte_hint %}{{ cte_hint }} {% endif %}(
         events.properties,
         events.loaded_at,
         case
+            {% if start_date -%}
+            when
+                events.event_at < cast({{ activation_string_literal(start_date) }} as {{ dbt.type_timestamp() }})
+                then 'before_start_date'
+            {% endif -%}
             when events.row_problem is not null then events.row_problem
             {%- if as_of_var %}
             when
@@ -171,6 +193,11 @@ duplicated_hashes as (
     select dedup_hash
 
     from events
+    {%- if start_date %}
+    where
+        events.event_at is null
+        or events.event_at >= cast({{ activation_string_literal(start_date) }} as {{ dbt.type_timestamp() }})
+    {%- endif %}
     group by dedup_hash
     having count(*) > 1
 
@@ -219,13 +246,21 @@ final as (
 
     select
         numbered.source_relation,
-        numbered.event_id,
-        numbered.user_id,
-        numbered.event_name,
-        case when numbered.quarantine_reason is not null then numbered.event_name_raw end as event_name_raw,
+        {%- for column in ['event_id', 'user_id', 'event_name'] %}
+        {%- if start_date %}
+        {{ kept_open }}numbered.{{ column }}{{ kept_close }} as {{ column }},
+        {%- else %}
+        numbered.{{ column }},
+        {%- endif %}
+        {%- endfor %}
+        case when {{ quarantined }} then numbered.event_name_raw end as event_name_raw,
         numbered.event_at,
-        case when numbered.quarantine_reason is not null then numbered.event_timestamp_raw end as event_timestamp_raw,
+        case when {{ quarantined }} then numbered.event_timestamp_raw end as event_timestamp_raw,
+        {%- if start_date %}
+        {{ kept_open }}numbered.properties{{ kept_close }} as properties,
+        {%- else %}
         numbered.properties,
+        {%- endif %}
         numbered.loaded_at,
         numbered.quarantine_reason,
         numbered.partition_date,

@@ -28,6 +28,9 @@ final as (
 
     from classified
     where quarantine_reason is not null
+    {%- if activation_var('activation_start_date') %}
+        and quarantine_reason != 'before_start_date'
+    {%- endif %}
 
 )
 

@@ -1,5 +1,6 @@
 {#- Where every raw row went, per table and events source table (`source_relation`):
-    staged, quarantined (by reason), removed as a duplicate, or (events only) not
+    staged, quarantined (by reason), removed as a duplicate, or (events only) dated
+    before var `activation_start_date` (not processed), or not
     applied because it arrived after its date left the incremental lookback window
     (source rows not stored; see activation_late_events). Rows per table and source
     add up to the raw row count. -#}
@@ -25,11 +26,12 @@ event_outcomes as (
         'events' as table_name,
         source_relation,
         case
+            when quarantine_reason = 'before_start_date' then 'before_start_date'
             when quarantine_reason is not null then 'quarantined'
             when copy_number = 1 then 'staged'
             else 'duplicate_removed'
         end as outcome,
-        coalesce(quarantine_reason, '') as reason,
+        case when quarantine_reason != 'before_start_date' then quarantine_reason else '' end as reason,
         count(*) as row_count
 
     from events
