@@ -193,11 +193,6 @@ duplicated_hashes as (
     select dedup_hash
 
     from events
-    {%- if start_date %}
-    where
-        events.event_at is null
-        or events.event_at >= cast({{ activation_string_literal(start_date) }} as {{ dbt.type_timestamp() }})
-    {%- endif %}
     group by dedup_hash
     having count(*) > 1
 
