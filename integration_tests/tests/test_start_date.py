@@ -25,6 +25,7 @@ from harness import (
     user,
 )
 from reference.activation_reference import compute, parse_timestamp
+from test_event_relations import quality_by_table
 from test_incremental import BOOKKEEPING_COLUMNS, build_in_batches, generated_dataset, plan_batches
 
 # The models holding the rows set aside or their counts, with the reconciliation tests.
@@ -33,10 +34,9 @@ RECONCILED = ("int_activation__events_classified int_activation__events activati
 
 
 def quality(dbt_builder):
-    counts = Counter()
-    for row in dbt_builder.query("select * from main_activation.activation_data_quality where table_name = 'events'"):
-        counts[(row["outcome"], row["reason"])] += row["row_count"]
-    return counts
+    """Events rows per (outcome, reason) of the one events source."""
+    return Counter({(outcome, reason): count
+                    for (_, outcome, reason), count in quality_by_table(dbt_builder).items()})
 
 
 def middle_date(events):

@@ -44,9 +44,7 @@ summary as (
         count(*) as event_rows
 
     from events
-    {%- if activation_var('activation_start_date') %}
     where coalesce(quarantine_reason, '') != 'before_start_date'
-    {%- endif %}
 
 ),
 

@@ -69,8 +69,7 @@
 {#- Rows set aside by the start date keep only their source, time, load time and date. -#}
 {%- if start_date -%}
 {%- set quarantined = "coalesce(numbered.quarantine_reason, 'before_start_date') != 'before_start_date'" -%}
-{%- set kept_open = "case when coalesce(numbered.quarantine_reason, '') != 'before_start_date' then " -%}
-{%- set kept_close = " end" -%}
+{%- set not_set_aside = "coalesce(numbered.quarantine_reason, '') != 'before_start_date'" -%}
 {%- else -%}
 {%- set quarantined = 'numbered.quarantine_reason is not null' -%}
 {%- endif -%}
@@ -243,7 +242,7 @@ final as (
         numbered.source_relation,
         {%- for column in ['event_id', 'user_id', 'event_name'] %}
         {%- if start_date %}
-        {{ kept_open }}numbered.{{ column }}{{ kept_close }} as {{ column }},
+        case when {{ not_set_aside }} then numbered.{{ column }} end as {{ column }},
         {%- else %}
         numbered.{{ column }},
         {%- endif %}
@@ -252,7 +251,7 @@ final as (
         numbered.event_at,
         case when {{ quarantined }} then numbered.event_timestamp_raw end as event_timestamp_raw,
         {%- if start_date %}
-        {{ kept_open }}numbered.properties{{ kept_close }} as properties,
+        case when {{ not_set_aside }} then numbered.properties end as properties,
         {%- else %}
         numbered.properties,
         {%- endif %}

@@ -27,10 +27,7 @@ final as (
         partition_date
 
     from classified
-    where quarantine_reason is not null
-    {%- if activation_var('activation_start_date') %}
-        and quarantine_reason != 'before_start_date'
-    {%- endif %}
+    where quarantine_reason is not null and quarantine_reason != 'before_start_date'
 
 )
 
