@@ -420,3 +420,23 @@
     {#- `$` would also match before a final line break. -#}
     ({{ expr }} rlike '^({{ pattern }})\\z')
 {%- endmacro %}
+
+
+{#- The dates a derived model rewrites in this run, one row each: the events' dates in
+    the window and, in an incremental run, the stored dates in it (a full rebuild in
+    an incremental run clears dates the events no longer hold). The events are read
+    for their dates alone: a second reader of the model's wide `events` CTE would make
+    the engine store those rows between its two readers. -#}
+{% macro activation_derived_window_dates(window_filter) -%}
+    select distinct partition_date
+    from {{ ref('int_activation__events_classified') }}
+    where {{ window_filter }}
+
+    {% if is_incremental() -%}
+    union
+
+    select partition_date
+    from {{ this }}
+    where {{ window_filter }}
+    {%- endif %}
+{%- endmacro %}

@@ -205,22 +205,8 @@ qualifying_events as (
 
 partition_markers as (
 
-    {#- Every date this run rewrites: the events' dates in the window, and the stored
-        dates in it (a full rebuild in an incremental run clears dates the events no
-        longer hold), one row each. The events are read again for their dates alone:
-        a second reference to the `events` CTE would make the engine store the wide
-        rows between its two readers. -#}
-    select distinct partition_date
-    from {{ ref('int_activation__events_classified') }}
-    where {{ window_filter }}
-
-    {% if is_incremental() -%}
-    union
-
-    select partition_date
-    from {{ this }}
-    where {{ window_filter }}
-    {%- endif %}
+    {#- Every date this run rewrites, one row each. -#}
+    {{ activation_derived_window_dates(window_filter) }}
 
 ),
 
