@@ -354,6 +354,26 @@
 {%- endmacro %}
 
 
+{#- The dates a derived model rewrites in this run, one row each: the events' dates in
+    the window and, in an incremental run, the stored dates in it (a full rebuild in
+    an incremental run clears dates the events no longer hold). The events are read
+    for their dates alone: a second reader of the model's wide `events` CTE would make
+    the engine store those rows between its two readers. -#}
+{% macro activation_derived_window_dates(window_filter) -%}
+    select distinct partition_date
+    from {{ ref('int_activation__events_classified') }}
+    where {{ window_filter }}
+
+    {% if is_incremental() -%}
+    union
+
+    select partition_date
+    from {{ this }}
+    where {{ window_filter }}
+    {%- endif %}
+{%- endmacro %}
+
+
 {#- An md5 of the rows `fingerprint_sql` returns (ordered), or of `extra` alone when
     not executing. Stored on the partition marker rows of a derived incremental model
     so a configuration change rebuilds it in full. -#}
@@ -419,24 +439,4 @@
 {% macro spark__activation_full_match(expr, pattern) -%}
     {#- `$` would also match before a final line break. -#}
     ({{ expr }} rlike '^({{ pattern }})\\z')
-{%- endmacro %}
-
-
-{#- The dates a derived model rewrites in this run, one row each: the events' dates in
-    the window and, in an incremental run, the stored dates in it (a full rebuild in
-    an incremental run clears dates the events no longer hold). The events are read
-    for their dates alone: a second reader of the model's wide `events` CTE would make
-    the engine store those rows between its two readers. -#}
-{% macro activation_derived_window_dates(window_filter) -%}
-    select distinct partition_date
-    from {{ ref('int_activation__events_classified') }}
-    where {{ window_filter }}
-
-    {% if is_incremental() -%}
-    union
-
-    select partition_date
-    from {{ this }}
-    where {{ window_filter }}
-    {%- endif %}
 {%- endmacro %}
