@@ -203,18 +203,20 @@
             (each table of var activation_event_relations loads on its own clock):
             their dates, however old, are re-read. Only the rows past the watermark
             have their time parsed. -#}
-        {%- set loaded_query -%}
-            select min(cast(events.event_at as date)) as first_new_date
-            from {{ ref('stg_activation__events') }} as events
-            inner join (
-                select
-                    stored.source_relation,
-                    max(stored.loaded_at) as latest_loaded_at
+        {%- set loaded_filter -%}
+            cast({{ activation_var('activation_event_loaded_at_column') }} as {{ dbt.type_timestamp() }}) > (
+                select max(stored.loaded_at)
                 from {{ this }} as stored
-                group by stored.source_relation
-            ) as watermarks
-                on events.source_relation = watermarks.source_relation
-            where events.loaded_at > watermarks.latest_loaded_at
+                where stored.source_relation = new_timestamp_texts.source_relation
+            )
+        {%- endset -%}
+        {%- set loaded_query -%}
+            with
+
+            {{ activation_staged_events_ctes(prefix='new_', row_filter=loaded_filter, passthrough=false) }}
+
+            select min(cast(new_final.event_at as date)) as first_new_date
+            from new_final
         {%- endset -%}
         {%- set first_new_date = run_query(loaded_query).columns[0].values()[0] -%}
         {%- if first_new_date is not none -%}

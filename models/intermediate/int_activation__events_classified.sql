@@ -13,10 +13,10 @@
     Incremental by event date (macros/activation_incremental.sql): a run re-reads the
     source rows dated from the window start on (plus every row whose time does not
     parse) and rewrites those dates. Rows whose time text shows them well before the
-    window are skipped by that text (`activation_timestamp_text_before`). DuckDB
-    (measured at 100M events) still computes the staged view's columns, the parsed
-    time included, for every row before it applies the filter: there the filter saves
-    the work after the parse, not the parse.
+    window are skipped by that text (`activation_timestamp_text_before`), before the
+    parse: the model inlines the staging of stg_activation__events as CTEs
+    (`activation_staged_events_ctes`) with the filter inside, where the view would
+    have parsed every row before any filter on its columns.
     The window is decided from the stored rows alone (`activation_event_window_start`):
     the lookback before the latest stored date, every date whose rows the current
     as_of, tolerance or users classify differently, and, with var `activation_event_loaded_at_column`, the dates of source rows loaded
@@ -67,7 +67,8 @@
 {%- endif -%}
 {#- A full build reads the events in passes instead of storing a wide copy of all of
     them in memory: the duplicate hashes (a cheap pass, see stg_activation__events),
-    then the rows. An incremental run reads only its window, which is small. -#}
+    the rows, and the rows whose hash is held twice (filtered by the hash before the
+    parse). An incremental run reads only its window, which is small. -#}
 {%- set cte_hint = '' if window_start else activation_cte_not_materialized() -%}
 {#- Rows set aside by the start date keep only their source, time, load time and date. -#}
 {%- if start_date -%}
@@ -76,25 +77,31 @@
 {%- else -%}
 {%- set quarantined = 'numbered.quarantine_reason is not null' -%}
 {%- endif -%}
+{#- An incremental run skips most of the history by its time text before the parse
+    (`activation_timestamp_text_before`), in the staging CTEs themselves. -#}
+{%- set text_prefilter = none -%}
+{%- if window_start and activation_event_timestamp_format() == 'auto' -%}
+{%- set text_prefilter = 'not ' ~ activation_timestamp_text_before('event_timestamp_text', window_start) -%}
+{%- endif -%}
 {%- set carried_columns = [
     'source_relation', 'event_id', 'user_id', 'event_name', 'event_name_raw', 'event_at', 'event_timestamp_raw',
     'properties', 'loaded_at', 'quarantine_reason', 'partition_date',
 ] %}
 
+
+{#- The view it inlines stays its parent in the DAG (lineage, selection, and the
+    view's own tests before this model). #}
+-- depends_on: {{ ref('stg_activation__events') }}
 -- depends_on: {{ ref('int_activation__milestones') }}
 with
 
+{{ activation_staged_events_ctes(prefix='staged_', row_filter=text_prefilter, passthrough=false, cte_hint=cte_hint) }},
+
 events as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
-    select * from {{ ref('stg_activation__events') }}
-    {% if window_start -%}
-    where
-        {%- if activation_event_timestamp_format() == 'auto' %}
-        {#- Most of the history is recognised from its time text, unparsed. #}
-        not {{ activation_timestamp_text_before('event_timestamp_raw', window_start) }}
-        and
-        {%- endif %}
-        (event_at is null or event_at >= cast({{ activation_string_literal(window_start) }} as {{ dbt.type_timestamp() }}))
+    select * from staged_final
+    {%- if window_start %}
+    where staged_final.event_at is null or staged_final.event_at >= cast({{ activation_string_literal(window_start) }} as {{ dbt.type_timestamp() }})
     {%- endif %}
 
 ),
@@ -115,41 +122,7 @@ as_of as (
 
 classified as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
-    select
-        events.source_relation,
-        events.event_id,
-        events.user_id,
-        events.event_name,
-        events.event_name_raw,
-        events.event_at,
-        events.event_timestamp_raw,
-        events.properties,
-        events.loaded_at,
-        case
-            {% if start_date -%}
-            when
-                events.event_at < cast({{ activation_string_literal(start_date) }} as {{ dbt.type_timestamp() }})
-                then 'before_start_date'
-            {% endif -%}
-            when events.row_problem is not null then events.row_problem
-            {%- if as_of_var %}
-            when
-                events.event_at
-                > {{ activation_dateadd('hour', activation_var('activation_future_tolerance_hours'), 'as_of.as_of_at') }}
-                then 'future_timestamp'
-            {%- endif %}
-            when not events.is_properties_valid then 'invalid_properties_json'
-            when users.user_id is null then 'unknown_user'
-        end as quarantine_reason,
-        coalesce(cast(events.event_at as date), {{ activation_unparsed_partition_date() }}) as partition_date,
-        events.dedup_hash
-
-    from events
-    {% if as_of_var -%}
-    cross join as_of
-    {% endif -%}
-    left join users
-        on events.user_id = users.user_id
+    {{ activation_classify_events('events') }}
 
 ),
 
@@ -199,6 +172,34 @@ duplicated_hashes as (
     having count(*) > 1
 
 ),
+{%- if not window_start %}
+
+{{ activation_staged_events_ctes(
+    prefix='candidate_', hash_in='duplicated_hashes', names_from='staged_event_names', passthrough=false
+) }},
+{%- endif %}
+
+candidates as (
+
+    {#- The usable rows whose hash is held more than once. A full build reads them from
+        the source again, filtered by the hash before the parse, so only they are
+        parsed twice; an incremental run takes them from its window. #}
+    select *
+
+    from (
+        {%- if window_start %}
+        select classified.*
+
+        from classified
+        inner join duplicated_hashes
+            on classified.dedup_hash = duplicated_hashes.dedup_hash
+        {%- else %}
+        {{ activation_classify_events('candidate_final') | indent(4) }}
+        {%- endif %}
+    ) as candidate_rows
+    where quarantine_reason is null
+
+),
 
 numbered as (
 
@@ -232,10 +233,7 @@ numbered as (
             order by classified.event_at, classified.user_id, classified.event_name, coalesce(classified.properties, '')
         ) as copy_number_in_window
 
-    from classified
-    inner join duplicated_hashes
-        on classified.dedup_hash = duplicated_hashes.dedup_hash
-    where classified.quarantine_reason is null
+    from candidates as classified
 
 ),
 
