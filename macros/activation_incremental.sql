@@ -394,8 +394,9 @@
 {%- endmacro %}
 
 
-{#- A cheap test, on the time text as received, that a source row is dated before
-    `window_start` ('YYYY-MM-DD'): the text is a timestamp every engine's parser reads
+{#- A cheap test, on the time text (as received, or trimmed: the text the parser
+    reads), that a source row is dated before `window_start` ('YYYY-MM-DD'): the text
+    is a timestamp every engine's parser reads
     (`activation_parse_timestamp`), with no surrounding whitespace and a day of the
     month up to 28 (so the date is valid in every month), and its local date is at
     least two days before the window start. Its UTC offset moves it by less than a day,

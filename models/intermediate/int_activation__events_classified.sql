@@ -88,7 +88,6 @@
     'properties', 'loaded_at', 'quarantine_reason', 'partition_date',
 ] %}
 
-
 {#- The view it inlines stays its parent in the DAG (lineage, selection, and the
     view's own tests before this model). #}
 -- depends_on: {{ ref('stg_activation__events') }}
