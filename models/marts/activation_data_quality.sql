@@ -47,11 +47,12 @@ raw_event_rows as (
 
 stored_event_rows as (
 
+    {#- From the outcome counts, not a second read of the classified events. -#}
     select
         source_relation,
-        count(*) as row_count
+        cast(sum(row_count) as {{ dbt.type_bigint() }}) as row_count
 
-    from events
+    from event_outcomes
     group by 1
 
 ),
