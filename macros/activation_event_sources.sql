@@ -64,6 +64,11 @@
 {#- True when the package reads the tables of var `activation_event_relations` (the
     var is set, and this is not a unit test, whose rows stand for the events source). -#}
 {% macro activation_reads_event_relations() %}
-    {%- set in_unit_test = model is defined and model is not none and model['resource_type'] == 'unit_test' -%}
-    {{ return(activation_var('activation_event_relations') | length > 0 and not in_unit_test) }}
+    {{ return(activation_var('activation_event_relations') | length > 0 and not activation_in_unit_test()) }}
+{% endmacro %}
+
+
+{#- True while dbt compiles a unit test, whose inputs are rows, not relations to query. -#}
+{% macro activation_in_unit_test() %}
+    {{ return(model is defined and model is not none and model['resource_type'] == 'unit_test') }}
 {% endmacro %}

@@ -49,6 +49,14 @@
     full refresh, so a model built from the events can tell which rows changed since
     it last read them (`activation_derived_window`). 1 when the table does not exist. -#}
 {% macro activation_next_load_sequence() -%}
+    {{ return(activation_next_sequence('load_sequence')) }}
+{%- endmacro %}
+
+
+{#- One more than the largest `column` stored in this model's table (also on a full
+    refresh), 1 when the table or the column does not exist yet. An incremental run of
+    a table without the column stops asking for --full-refresh. -#}
+{% macro activation_next_sequence(column) -%}
     {%- if not execute -%}
         {{ return(1) }}
     {%- endif -%}
@@ -57,11 +65,14 @@
         {{ return(1) }}
     {%- endif -%}
     {%- set column_names = adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list -%}
-    {%- if 'load_sequence' not in column_names -%}
+    {%- if column not in column_names -%}
+        {%- if is_incremental() -%}
+            {%- do activation_require_bookkeeping_columns(existing, [column]) -%}
+        {%- endif -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set sequence_query -%}
-        select max(load_sequence) as latest_sequence
+        select max({{ column }}) as latest_sequence
         from {{ this }}
     {%- endset -%}
     {%- set latest = run_query(sequence_query).columns[0].values()[0] -%}
@@ -373,6 +384,179 @@
     from {{ this }}
     where {{ window_filter }}
     {%- endif %}
+{%- endmacro %}
+
+
+{#- Incremental processing by user.
+
+    A per-user model (`int_activation__milestone_reaches`) stores one row per user and
+    fact, one user marker row per user (`milestone_id` null, `user_created_at` set) and
+    one run marker row (`user_id` = '', never a user's id: staging reads a blank id as
+    missing), which records the `write_sequence` of
+    `int_activation__requirement_occurrences` it last read (`source_sequence`) and its
+    `config_fingerprint`. A run recomputes the touched users only and replaces their
+    rows (delete+insert keyed on `user_id`). -#}
+{% macro activation_user_incremental_config() -%}
+    {{ return(adapter.dispatch('activation_user_incremental_config', 'milestone_activation')()) }}
+{%- endmacro %}
+
+{% macro default__activation_user_incremental_config() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'user_id',
+        'on_schema_change': 'fail',
+        'post_hook': ["{{ activation_remove_gone_users() }}"],
+    }) }}
+{%- endmacro %}
+
+{% macro spark__activation_user_incremental_config() -%}
+    {#- No merge or delete without Delta, and a partition per user is no option: the
+        model is rebuilt whole by every run (as before it was incremental). -#}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
+
+
+{#- What a per-user model recomputes in this run, decided from its own run marker and
+    the occurrences' date markers. Returns a dict:
+
+    - `mode`: 'full' (first run or full refresh: every user, no filter), 'rebuild'
+      (an incremental run that recomputes every stored and current user: the
+      configuration changed, or the occurrences were rebuilt since) or 'users' (the
+      users `activation_touched_users` finds);
+    - `read_sequence`: the occurrences' `write_sequence` the model last read;
+    - `changed_from`: in 'users' mode, the first date the occurrences rewrote since
+      (none when they rewrote nothing);
+    - `sequence`: the occurrences' latest `write_sequence`, recorded on the run marker.
+
+    An interrupted run, or a run of the occurrences alone, leaves the stored run marker
+    at the old sequence, so the next run recomputes every user they changed meanwhile. -#}
+{% macro activation_user_window(config_fingerprint) -%}
+    {%- set result = {'mode': 'full', 'read_sequence': none, 'changed_from': none, 'sequence': 0} -%}
+    {%- set occurrences = ref('int_activation__requirement_occurrences') -%}
+    {%- if not execute or load_relation(occurrences) is none -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- do activation_require_bookkeeping_columns(occurrences, ['write_sequence']) -%}
+    {%- set source_query -%}
+        select
+            min(write_sequence) as first_sequence,
+            max(write_sequence) as latest_sequence
+
+        from {{ occurrences }}
+        where user_id is null
+    {%- endset -%}
+    {%- set source_state = run_query(source_query).rows[0] -%}
+    {%- do result.update({'sequence': (source_state[1] | int) if source_state[1] is not none else 0}) -%}
+    {%- if not is_incremental() -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- do activation_require_bookkeeping_columns(this, ['source_sequence', 'config_fingerprint', 'user_created_at']) -%}
+    {%- set state_query -%}
+        select
+            max(source_sequence) as read_sequence,
+            count(case when config_fingerprint != {{ activation_string_literal(config_fingerprint) }} then 1 end)
+                as other_config_markers
+
+        from {{ this }}
+        where user_id = ''
+    {%- endset -%}
+    {%- set state = run_query(state_query).rows[0] -%}
+    {%- do result.update({'mode': 'rebuild'}) -%}
+    {%- if state[0] is none or state[1] | int > 0 -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- set read_sequence = state[0] | int -%}
+    {%- if source_state[0] is none or source_state[0] | int > read_sequence or source_state[1] | int < read_sequence -%}
+        {#- Every date is newer than what this model read (the occurrences were
+            rebuilt), or they hold none / older ones (rebuilt from empty). -#}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- set changed_query -%}
+        select min(partition_date) as first_changed_date
+        from {{ occurrences }}
+        where user_id is null and write_sequence > {{ read_sequence }}
+    {%- endset -%}
+    {%- set changed = run_query(changed_query).columns[0].values()[0] -%}
+    {%- do result.update({
+        'mode': 'users',
+        'read_sequence': read_sequence,
+        'changed_from': activation_as_date(changed).isoformat() if changed is not none else none,
+    }) -%}
+    {{ return(result) }}
+{%- endmacro %}
+
+
+{#- A query: the users a per-user model recomputes in this run (see
+    activation_user_window; only in an incremental run), from `users_relation`'s
+    `user_id` and `created_at`:
+
+    - users with occurrence rows, or their user marker, on a date the occurrences
+      rewrote since the model last read them (new, late or reclassified events, a
+      signup date moved);
+    - users with a stored fact dated on or after the first such date (`fact_at_column`):
+      a fact can only move when an occurrence at or before its time changed, and an
+      occurrence that went leaves no row to find the user by;
+    - users whose `created_at` differs from the one stored on their user marker, who
+      are new, or who are gone. -#}
+{% macro activation_touched_users(window, users_relation, fact_at_column) -%}
+    {%- set occurrences = ref('int_activation__requirement_occurrences') -%}
+    {%- if window.mode == 'rebuild' -%}
+    select user_id
+    from {{ this }}
+    where user_id != ''
+
+    union
+
+    select user_id
+    from {{ users_relation }}
+    {%- else -%}
+    select occurrences.user_id
+    from {{ occurrences }} as occurrences
+    where
+        occurrences.user_id is not null
+        and occurrences.partition_date in (
+            select changed.partition_date
+            from {{ occurrences }} as changed
+            where changed.user_id is null and changed.write_sequence > {{ window.read_sequence }}
+        )
+    {%- if window.changed_from %}
+
+    union
+
+    select stored.user_id
+    from {{ this }} as stored
+    where
+        stored.user_id != ''
+        and stored.{{ fact_at_column }} >= cast({{ activation_string_literal(window.changed_from) }} as {{ dbt.type_timestamp() }})
+    {%- endif %}
+
+    union
+
+    select coalesce(stored_users.user_id, current_users.user_id) as user_id
+    from (
+        select user_id, user_created_at
+        from {{ this }}
+        where user_id != '' and user_created_at is not null
+    ) as stored_users
+    full outer join {{ users_relation }} as current_users
+        on stored_users.user_id = current_users.user_id
+    where
+        stored_users.user_id is null
+        or current_users.user_id is null
+        or stored_users.user_created_at != current_users.created_at
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Post-hook of a per-user model: an incremental run writes a row for each touched
+    user who is gone (`user_created_at` null), so the delete+insert removes their stored
+    rows; this removes that row too, in the same transaction. Nothing on a full build. -#}
+{% macro activation_remove_gone_users() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where user_id != '' and milestone_id is null and user_created_at is null
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -98,6 +98,20 @@ def change_dataset():
             extra.append({"event_id": f"evt_added_user_{k}", "user_id": ADDED_USER_ID, "event_name": name,
                           "event_timestamp": fmt(start + dt.timedelta(hours=3 * k + 1)),
                           "properties": '{"step": "finish"}' if name == "onboarding_step" else None})
+        # The first paid feature use, a few hours after as_of, of a user with no events in
+        # the days before: a reach that goes when as_of moves back, leaving no occurrence
+        # on any rewritten date to find the user by (int_activation__milestone_reaches
+        # finds them by the stored reach).
+        taken = {row["user_id"] for row in [*users[:4], *pre_signup_users(users)]}
+        quiet_from = as_of - dt.timedelta(days=7)
+        quiet = [row for row in users
+                 if row["user_id"] not in taken and parse_timestamp(row["created_at"]) < quiet_from
+                 and all(parse_timestamp(e["event_timestamp"]) < quiet_from and e["event_name"] != "paid_feature_used"
+                         for e in events_of(dataset, row["user_id"]))]
+        assert quiet, "no user without events in the week before as_of"
+        lone = quiet[0]
+        extra.append({"event_id": "evt_lone_reach", "user_id": lone["user_id"], "event_name": "paid_feature_used",
+                      "event_timestamp": fmt(as_of + dt.timedelta(hours=10, minutes=30)), "properties": None})
         dataset.events = [*dataset.events, *extra]
         return dataset, vars
 

@@ -156,3 +156,9 @@
         'on_schema_change': 'fail',
     }) }}
 {%- endmacro %}
+
+{% macro bigquery__activation_user_incremental_config() -%}
+    {#- BigQuery has no delete+insert, and its insert_overwrite replaces partitions, not
+        users: the per-user model is a table rebuilt whole by every run. -#}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}

@@ -76,3 +76,11 @@
         'on_schema_change': 'fail',
     }) }}
 {%- endmacro %}
+
+{% macro databricks__activation_user_incremental_config() -%}
+    {#- Delta has delete+insert and DELETE: per user, as on DuckDB and PostgreSQL (not
+        Spark's table fallback, which dispatch would otherwise pick). -#}
+    {%- set config = default__activation_user_incremental_config() -%}
+    {%- do config.update({'file_format': 'delta'}) -%}
+    {{ return(config) }}
+{%- endmacro %}

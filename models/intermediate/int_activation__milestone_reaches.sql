@@ -1,13 +1,66 @@
-{#- When each user reached each milestone, timeframe not applied (SPEC §3): a path is
-    reached when all its requirements are (the latest of their times), a milestone at
-    its earliest path, and a gated milestone only once its whole gate chain is, at the
-    latest of those times. One row per user and milestone reached. -#}
+{#- When each user reached each milestone, timeframe not applied (SPEC §3). A
+    requirement is met at the time of its k-th qualifying event (k = min_count),
+    counting only occurrences at or after signup, ordered by (event_at, event_id); a
+    path is reached when all its requirements are (the latest of their times), a
+    milestone at its earliest path, and a gated milestone only once its whole gate
+    chain is, at the latest of those times. One row per user and milestone reached.
+
+    Incremental by user (`activation_user_window`, macros/activation_incremental.sql):
+    a run recomputes only the users `activation_touched_users` finds (new or changed
+    occurrences, a reach on or after a rewritten date, a changed, new or gone user)
+    and replaces their rows. Bookkeeping rows: one user marker per user
+    (`milestone_id` null, `user_created_at` set) and one run marker (`user_id` '',
+    carrying the occurrences' `write_sequence` read and the `config_fingerprint`).
+    Readers take `milestone_id is not null`. A change in the milestone requirements or
+    gates recomputes every user. -#}
+{{ config(**activation_user_incremental_config()) }}
+{%- set config_sql -%}
+    select requirement_id, milestone_id, path_id, requirement_signature_id, min_count, path_requirement_count
+    from {{ ref('int_activation__milestone_requirements') }}
+    order by requirement_id, milestone_id, path_id
+{%- endset -%}
+{%- set gates_sql -%}
+    select milestone_id, requires_milestone_id
+    from {{ ref('stg_activation__milestones') }}
+    order by milestone_id, requires_milestone_id
+{%- endset -%}
+{#- A unit test's inputs are rows: nothing to query at compile time. -#}
+{%- set in_unit_test = activation_in_unit_test() -%}
+{%- set config_fingerprint = activation_config_fingerprint(
+    none if in_unit_test else config_sql,
+    extra=activation_config_fingerprint(none if in_unit_test else gates_sql, depends_on=ref('stg_activation__milestones')),
+    depends_on=ref('int_activation__milestone_requirements')
+) -%}
+{%- set window = {'mode': 'full', 'sequence': 0} if in_unit_test else activation_user_window(config_fingerprint) -%}
+{%- set filtered = window.mode != 'full' and is_incremental() %}
 
 with
+{%- if filtered %}
 
-requirement_reaches as (
+touched_users as (
 
-    select * from {{ ref('int_activation__requirement_reaches') }}
+    {{ activation_touched_users(window, ref('int_activation__users'), 'reached_at') | indent(4) }}
+
+),
+{%- endif %}
+
+users as (
+
+    select * from {{ ref('int_activation__users') }}
+    {%- if filtered %}
+    where user_id in (select touched_users.user_id from touched_users)
+    {%- endif %}
+
+),
+
+occurrences as (
+
+    select * from {{ ref('int_activation__requirement_occurrences') }}
+    {%- if filtered %}
+    where requirement_signature_id is not null and user_id in (select touched_users.user_id from touched_users)
+    {%- else %}
+    where requirement_signature_id is not null
+    {%- endif %}
 
 ),
 
@@ -20,6 +73,43 @@ requirements as (
 gate_chains as (
 
     select * from {{ ref('int_activation__milestone_gate_chains') }}
+
+),
+
+ranked_occurrences as (
+
+    {#- The narrow occurrences keep every event a rank up to the largest min_count
+        can land on (see int_activation__requirement_occurrences). -#}
+    select
+        occurrences.user_id,
+        occurrences.requirement_signature_id,
+        occurrences.event_at,
+        row_number() over (
+            partition by occurrences.user_id, occurrences.requirement_signature_id
+            order by occurrences.event_at, occurrences.event_id
+        ) as occurrence_number
+
+    from occurrences
+    inner join users
+        on occurrences.user_id = users.user_id
+    where occurrences.event_at >= users.created_at
+
+),
+
+requirement_reaches as (
+
+    select
+        ranked_occurrences.user_id,
+        requirements.requirement_id,
+        requirements.milestone_id,
+        requirements.path_id,
+        ranked_occurrences.event_at as reached_at
+
+    from ranked_occurrences
+    inner join requirements
+        on
+            ranked_occurrences.requirement_signature_id = requirements.requirement_signature_id
+            and ranked_occurrences.occurrence_number = requirements.min_count
 
 ),
 
@@ -109,7 +199,7 @@ gated_reaches as (
 
 ),
 
-final as (
+milestone_reaches as (
 
     select
         gated_reaches.user_id,
@@ -121,6 +211,65 @@ final as (
     inner join chain_sizes
         on gated_reaches.milestone_id = chain_sizes.milestone_id
     where gated_reaches.chain_reached_count = chain_sizes.chain_length
+
+),
+
+final as (
+
+    select
+        user_id,
+        milestone_id,
+        reached_path_id,
+        reached_at,
+        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+
+    from milestone_reaches
+
+    union all
+
+    {# One user marker per user, with the created_at the rows were built with. -#}
+    select
+        user_id,
+        cast(null as {{ dbt.type_string() }}) as milestone_id,
+        cast(null as {{ dbt.type_int() }}) as reached_path_id,
+        cast(null as {{ dbt.type_timestamp() }}) as reached_at,
+        created_at as user_created_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+
+    from users
+    {%- if filtered %}
+
+    union all
+
+    {# A touched user who is gone: a row so the delete+insert removes their stored
+        rows; the post-hook removes it (activation_remove_gone_users). -#}
+    select
+        touched_users.user_id,
+        cast(null as {{ dbt.type_string() }}) as milestone_id,
+        cast(null as {{ dbt.type_int() }}) as reached_path_id,
+        cast(null as {{ dbt.type_timestamp() }}) as reached_at,
+        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+
+    from touched_users
+    where touched_users.user_id not in (select users.user_id from users)
+    {%- endif %}
+
+    union all
+
+    {# The run marker: the occurrences' write_sequence read and the configuration. -#}
+    select
+        '' as user_id,
+        cast(null as {{ dbt.type_string() }}) as milestone_id,
+        cast(null as {{ dbt.type_int() }}) as reached_path_id,
+        cast(null as {{ dbt.type_timestamp() }}) as reached_at,
+        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
+        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
+        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
 
 )
 

@@ -5,14 +5,15 @@
     after signup (one row a day from an aggregate, with a null event_id, where every
     requirement of the signature needs a single event). That always contains each
     user's first `max_min_count` events at or after signup, which is all
-    `int_activation__requirement_reaches` ranks (it applies the signup filter).
+    `int_activation__milestone_reaches` ranks (it applies the signup filter).
 
     Incremental by event date (`activation_derived_window`): the dates holding events
     rows written since this model last read them, and the signup dates of users whose
     `created_at` changed, appeared or went (found from the user marker rows). Marker
     rows (`requirement_signature_id` null): one per rewritten date (`user_id` null,
-    carrying the events' `source_sequence` read and the `config_fingerprint`), so a
-    date whose rows all drop out still gets replaced; one per user (`user_created_at`)
+    carrying the events' `source_sequence` read, the `config_fingerprint` and this
+    run's own `write_sequence`, which the per-user models compare with the one they
+    last read), so a date whose rows all drop out still gets replaced; one per user (`user_created_at`)
     in the partition of the signup date. A change in the milestone requirements
     rebuilds the model in full. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
@@ -46,7 +47,8 @@
     where stored.user_id is null or users.user_id is null or stored.user_created_at != users.created_at
 {%- endset -%}
 {%- set window = activation_derived_window(config_fingerprint, user_change_sql if is_incremental() else none) -%}
-{%- set window_filter = activation_derived_window_filter(window) %}
+{%- set window_filter = activation_derived_window_filter(window) -%}
+{%- set write_sequence = activation_next_sequence('write_sequence') %}
 
 with
 
@@ -232,7 +234,8 @@ final as (
         partition_date,
         cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
         cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
+        cast(null as {{ dbt.type_bigint() }}) as write_sequence
 
     from qualifying_events
 
@@ -246,7 +249,8 @@ final as (
         partition_date,
         cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
         cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
-        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
+        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint,
+        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
 
     from partition_markers
 
@@ -260,7 +264,8 @@ final as (
         partition_date,
         created_at as user_created_at,
         cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
+        cast(null as {{ dbt.type_bigint() }}) as write_sequence
 
     from user_markers
 
