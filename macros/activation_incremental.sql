@@ -252,6 +252,28 @@
 {%- endmacro %}
 
 
+{#- The sequence of its source a model's marker rows (those `marker_condition`, a
+    package-constant filter, picks) say it last read, or none when the model must
+    rebuild: no marker (an interrupted first build, or a table from before the markers)
+    or a marker written under another configuration fingerprint. -#}
+{% macro activation_marker_state(config_fingerprint, marker_condition) -%}
+    {%- set state_query -%}
+        select
+            max(source_sequence) as read_sequence,
+            count(case when config_fingerprint != {{ activation_string_literal(config_fingerprint) }} then 1 end)
+                as other_config_markers
+
+        from {{ this }}
+        where {{ marker_condition }}
+    {%- endset -%}
+    {%- set state = run_query(state_query).rows[0] -%}
+    {%- if state[0] is none or state[1] | int > 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(state[0] | int) }}
+{%- endmacro %}
+
+
 {#- What a model built from `int_activation__events_classified` reprocesses in this
     run, decided from its own marker rows (`user_id` null), which record the events'
     `load_sequence` it last read and its `config_fingerprint`. Returns a dict:
@@ -309,20 +331,10 @@
         {{ return(result) }}
     {%- endif -%}
     {%- do activation_require_bookkeeping_columns(this, ['source_sequence', 'config_fingerprint']) -%}
-    {%- set state_query -%}
-        select
-            max(source_sequence) as read_sequence,
-            count(case when config_fingerprint != {{ activation_string_literal(config_fingerprint) }} then 1 end)
-                as other_config_markers
-
-        from {{ this }}
-        where user_id is null
-    {%- endset -%}
-    {%- set state = run_query(state_query).rows[0] -%}
-    {%- if state[0] is none or state[1] | int > 0 -%}
+    {%- set read_sequence = activation_marker_state(config_fingerprint, 'user_id is null') -%}
+    {%- if read_sequence is none -%}
         {{ return(result) }}
     {%- endif -%}
-    {%- set read_sequence = state[0] | int -%}
     {%- if events_state[0] is none or events_state[0] | int > read_sequence or events_state[1] | int < read_sequence -%}
         {#- Every events row is newer than what this model read (the events were
             rebuilt), or the events hold no rows / older ones than it read (rebuilt
@@ -452,21 +464,11 @@
         {{ return(result) }}
     {%- endif -%}
     {%- do activation_require_bookkeeping_columns(this, ['source_sequence', 'config_fingerprint', 'user_created_at']) -%}
-    {%- set state_query -%}
-        select
-            max(source_sequence) as read_sequence,
-            count(case when config_fingerprint != {{ activation_string_literal(config_fingerprint) }} then 1 end)
-                as other_config_markers
-
-        from {{ this }}
-        where user_id = ''
-    {%- endset -%}
-    {%- set state = run_query(state_query).rows[0] -%}
+    {%- set read_sequence = activation_marker_state(config_fingerprint, "user_id = ''") -%}
     {%- do result.update({'mode': 'rebuild'}) -%}
-    {%- if state[0] is none or state[1] | int > 0 -%}
+    {%- if read_sequence is none -%}
         {{ return(result) }}
     {%- endif -%}
-    {%- set read_sequence = state[0] | int -%}
     {%- if source_state[0] is none or source_state[0] | int > read_sequence or source_state[1] | int < read_sequence -%}
         {#- Every date is newer than what this model read (the occurrences were
             rebuilt), or they hold none / older ones (rebuilt from empty). -#}
