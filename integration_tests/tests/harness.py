@@ -67,6 +67,10 @@ RAW_COLUMNS = {
 }
 
 MART_SCHEMA = "main_activation"
+# The dbt selection of the marts `DbtBuilder.read_marts` returns and everything they are
+# built from: a test that checks only those builds fewer than half of the models.
+PER_USER_MARTS_SELECTION = ("+activation_users +activation_user_milestones +activation_quarantined_events "
+                            "+activation_quarantined_users +activation_data_quality")
 
 BASE_VARS = {
     "activation_source_schema": "raw",

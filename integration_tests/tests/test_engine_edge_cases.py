@@ -8,14 +8,14 @@ written here by hand.
 import datetime as dt
 
 import pytest
-from harness import Dataset, assert_marts_match_reference, event, milestone, requirement, user
+from harness import PER_USER_MARTS_SELECTION, Dataset, assert_marts_match_reference, event, milestone, requirement, user
 from reference.activation_reference import compute
 
 T = dt.datetime
 
 
 def build_and_check(dbt_builder, dataset, vars=None):
-    marts = dbt_builder.build(dataset, vars=vars)
+    marts = dbt_builder.build(dataset, vars=vars, select=PER_USER_MARTS_SELECTION)
     ref = compute(dataset.users, dataset.events, dataset.milestones, dataset.requirements,
                   dict(vars or {}, activation_user_passthrough_columns=["company_size"]))
     assert_marts_match_reference(marts, ref)

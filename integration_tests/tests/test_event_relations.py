@@ -28,7 +28,7 @@ from harness import (
     user,
 )
 from reference.activation_reference import compute, parse_timestamp
-from test_event_layouts import layout_table, per_user_marts
+from test_event_layouts import COMPARED_MARTS_SELECTION, layout_table, per_user_marts
 from test_incremental import LOOKBACK_DAYS, assert_plain_run_applies_everything, generated_dataset
 
 WHITESPACE = " \t\n\x0b\x0c\r"
@@ -98,13 +98,13 @@ def test_several_tables_build_the_one_table_marts(dbt_builder, generated):
     equivalent = Dataset(users=dataset.users, events=one_table_equivalent(tables),
                          milestones=dataset.milestones, requirements=dataset.requirements)
     dbt_builder.load(equivalent)
-    dbt_builder.run_models(vars, full_refresh=True)
+    dbt_builder.run_models(vars, full_refresh=True, select=COMPARED_MARTS_SELECTION)
     one_table = per_user_marts(dbt_builder)
     assert one_table["activation_users"] and one_table["activation_user_milestones"]
 
     relation_vars = dict(vars, activation_event_relations=RELATIONS)
     write_tables(dbt_builder, tables)
-    dbt_builder.run_models(relation_vars, full_refresh=True)
+    dbt_builder.run_models(relation_vars, full_refresh=True, select=COMPARED_MARTS_SELECTION)
     # The data tests of the models holding source_relation, with the per-table
     # reconciliation tests and the per-table row count of the staged events.
     dbt_builder.run_models(relation_vars, command="test", select=(
@@ -201,7 +201,7 @@ def test_property_columns_missing_from_one_table_read_as_null(dbt_builder, gener
     layout_vars = dict(vars, activation_events_layout="segment", **LAYOUT_VARS["segment"])
     dbt_builder.load(equivalent)
     dbt_builder.engine.write_raw_tables({"events": (column_types, segment_rows(equivalent.events))})
-    dbt_builder.run_models(layout_vars, full_refresh=True)
+    dbt_builder.run_models(layout_vars, full_refresh=True, select=COMPARED_MARTS_SELECTION)
     one_table = per_user_marts(dbt_builder)
 
     written = {}
@@ -213,7 +213,8 @@ def test_property_columns_missing_from_one_table_read_as_null(dbt_builder, gener
         written[TABLES[name]] = (types, table_rows)
     dbt_builder.engine.write_raw_tables(written)
     dbt_builder.engine.write_raw_tables({"events": (column_types, [])})
-    dbt_builder.run_models(dict(layout_vars, activation_event_relations=RELATIONS), full_refresh=True)
+    dbt_builder.run_models(dict(layout_vars, activation_event_relations=RELATIONS), full_refresh=True,
+                           select=COMPARED_MARTS_SELECTION)
     assert_same_tables(per_user_marts(dbt_builder), one_table, label="segment, three tables")
 
     with pytest.raises(BuildFailed) as stopped:

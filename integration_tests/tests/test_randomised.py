@@ -9,7 +9,14 @@ kind), builds the package on them with dbt and compares with the reference.
 import datetime as dt
 import os
 
-from harness import Dataset, assert_bi_marts_match_reference, assert_marts_match_reference, milestone, requirement
+from harness import (
+    PER_USER_MARTS_SELECTION,
+    Dataset,
+    assert_bi_marts_match_reference,
+    assert_marts_match_reference,
+    milestone,
+    requirement,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference.activation_reference import compute, parse_timestamp
@@ -169,8 +176,6 @@ def datasets(draw):
 SETTINGS = dict(deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
-PER_USER_MARTS = ("+activation_users +activation_user_milestones +activation_quarantined_events "
-                  "+activation_quarantined_users +activation_data_quality")
 
 
 def with_passthrough(vars):
@@ -182,7 +187,7 @@ def with_passthrough(vars):
 def test_per_user_marts_equal_reference_on_random_data(dbt_builder, case):
     dataset, vars = case
     ref = compute(dataset.users, dataset.events, dataset.milestones, dataset.requirements, with_passthrough(vars))
-    marts = dbt_builder.build(dataset, vars=vars, select=PER_USER_MARTS)
+    marts = dbt_builder.build(dataset, vars=vars, select=PER_USER_MARTS_SELECTION)
     assert_marts_match_reference(marts, ref)
 
 

@@ -17,6 +17,7 @@ import os
 import pandas as pd
 import pytest
 from harness import (
+    PER_USER_MARTS_SELECTION,
     Dataset,
     assert_marts_match_reference,
     bh_by_hand,
@@ -35,9 +36,7 @@ from scipy.stats.contingency import association, expected_freq, relative_risk
 from statsmodels.stats.multitest import multipletests
 
 STATS_MARTS = tuple(STATS_MART_KEYS)
-PER_USER_MARTS = ("+activation_users +activation_user_milestones +activation_quarantined_events "
-                  "+activation_quarantined_users +activation_data_quality")
-SELECT = " ".join(f"+activation_{name}" for name in STATS_MARTS) + " " + PER_USER_MARTS
+SELECT = " ".join(f"+activation_{name}" for name in STATS_MARTS) + " " + PER_USER_MARTS_SELECTION
 SOURCES = ("reference", "marts")
 # The rates given a 95% Wilson interval (`<rate>_ci_lower`, `<rate>_ci_upper`), per mart.
 INTERVAL_RATES = {

@@ -20,6 +20,7 @@ import pytest
 from harness import (
     BASE_VARS,
     MART_SCHEMA,
+    PER_USER_MARTS_SELECTION,
     Dataset,
     assert_marts_match_reference,
     bh_by_hand,
@@ -68,8 +69,6 @@ MART_COLUMNS = {
         "srm_chi_square", "srm_degrees_of_freedom", "srm_p_value", "srm_null_reason", "srm_q_value"],
 }
 P_VALUE_COLUMNS = {"p_value", "srm_p_value", "q_value", "srm_q_value"}
-PER_USER_MARTS = ("+activation_users", "+activation_user_milestones", "+activation_quarantined_events",
-                  "+activation_quarantined_users", "+activation_data_quality")
 
 
 def ts(moment):
@@ -88,7 +87,7 @@ def build_stats(dbt_builder, dataset, vars, marts):
     """Build the given statistics marts (and the per-user marts the harness reads) and
     return {mart name without prefix: rows}; the per-user marts are checked against the
     per-user reference on the way."""
-    select = " ".join(f"+activation_{name}" for name in marts) + " " + " ".join(PER_USER_MARTS)
+    select = " ".join(f"+activation_{name}" for name in marts) + " " + PER_USER_MARTS_SELECTION
     per_user = dbt_builder.build(dataset, vars=vars, select=select)
     assert_marts_match_reference(per_user, compute(dataset.users, dataset.events, dataset.milestones,
                                                    dataset.requirements, with_passthrough(vars)))

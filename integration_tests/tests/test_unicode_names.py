@@ -14,7 +14,7 @@ import re
 import unicodedata
 
 import pytest
-from harness import Dataset, event, milestone, requirement, user
+from harness import PER_USER_MARTS_SELECTION, Dataset, event, milestone, requirement, user
 
 STAGING = "main_activation_staging"
 
@@ -60,7 +60,7 @@ def built(dbt_builder):
                   for level, (mid, _, configured) in enumerate(NAMES, start=1)]
     milestones.append(milestone("composite", len(NAMES) + 1))
     requirements = [requirement(mid, name, min_count=count) for mid, name, count in REQUIREMENTS]
-    marts = dbt_builder.build(Dataset(users, events, milestones, requirements))
+    marts = dbt_builder.build(Dataset(users, events, milestones, requirements), select=PER_USER_MARTS_SELECTION)
     staged = dbt_builder.query(
         f"select event_id, event_name_raw, event_name from {STAGING}.stg_activation__events")
     configured = dbt_builder.query(
