@@ -408,21 +408,21 @@
     `int_activation__requirement_occurrences` it last read (`source_sequence`) and its
     `config_fingerprint`. A run recomputes the touched users only and replaces their
     rows (delete+insert keyed on `user_id`). -#}
-{% macro activation_user_incremental_config() -%}
-    {{ return(adapter.dispatch('activation_user_incremental_config', 'milestone_activation')()) }}
+{% macro activation_user_incremental_config(placeholder_condition) -%}
+    {{ return(adapter.dispatch('activation_user_incremental_config', 'milestone_activation')(placeholder_condition)) }}
 {%- endmacro %}
 
-{% macro default__activation_user_incremental_config() -%}
+{% macro default__activation_user_incremental_config(placeholder_condition) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'delete+insert',
         'unique_key': 'user_id',
         'on_schema_change': 'fail',
-        'post_hook': ["{{ activation_remove_gone_users() }}"],
+        'post_hook': ["{{ activation_remove_gone_users('" ~ placeholder_condition ~ "') }}"],
     }) }}
 {%- endmacro %}
 
-{% macro spark__activation_user_incremental_config() -%}
+{% macro spark__activation_user_incremental_config(placeholder_condition) -%}
     {#- No merge or delete without Delta, and a partition per user is no option: the
         model is rebuilt whole by every run (as before it was incremental). -#}
     {{ return({'materialized': 'table'}) }}
@@ -551,14 +551,68 @@
 {%- endmacro %}
 
 
-{#- Post-hook of a per-user model: an incremental run writes a row for each touched
-    user who is gone (`user_created_at` null), so the delete+insert removes their stored
-    rows; this removes that row too, in the same transaction. Nothing on a full build. -#}
-{% macro activation_remove_gone_users() -%}
+{#- Post-hook of a per-user model: an incremental run writes a placeholder row for
+    each touched user who may have no row left (gone users; in
+    `int_activation__pql_score_changes` every touched user), so the delete+insert by
+    user removes their stored rows; this removes the placeholders, which
+    `placeholder_condition` (a package constant) picks, in the same transaction.
+    Nothing on a full build. -#}
+{% macro activation_remove_gone_users(placeholder_condition) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where user_id != '' and milestone_id is null and user_created_at is null
+    where user_id != '' and {{ placeholder_condition }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- What a model built per user from `int_activation__milestone_reaches` recomputes in
+    this run (`int_activation__pql_score_changes`), decided from its own run marker
+    (`user_id` ''), which records the reaches' `write_sequence` it last read and its
+    `config_fingerprint`. Returns a dict like activation_user_window's:
+
+    - `mode`: 'full' (first run, full refresh), 'rebuild' (an incremental run that
+      recomputes every stored and current user: the configuration changed, no marker,
+      or the reaches were rebuilt since) or 'users' (the users whose reaches marker
+      is newer than `read_sequence`, and those the model's own rows say);
+    - `read_sequence`: the reaches' `write_sequence` the model last read;
+    - `sequence`: the reaches' latest `write_sequence`, recorded on the run marker.
+
+    An interrupted run, or runs of the reaches alone, leave the stored run marker at
+    the old sequence, so the next run recomputes every user they rewrote meanwhile. -#}
+{% macro activation_reach_window(config_fingerprint) -%}
+    {%- set result = {'mode': 'full', 'read_sequence': none, 'sequence': 0} -%}
+    {%- set reaches = ref('int_activation__milestone_reaches') -%}
+    {%- if not execute or load_relation(reaches) is none -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- do activation_require_bookkeeping_columns(reaches, ['write_sequence']) -%}
+    {%- set source_query -%}
+        select
+            min(case when user_id != '' then write_sequence end) as first_user_sequence,
+            max(write_sequence) as latest_sequence
+
+        from {{ reaches }}
+        where milestone_id is null
+    {%- endset -%}
+    {%- set source_state = run_query(source_query).rows[0] -%}
+    {%- do result.update({'sequence': (source_state[1] | int) if source_state[1] is not none else 0}) -%}
+    {%- if not is_incremental() -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- do activation_require_bookkeeping_columns(this, ['source_sequence', 'config_fingerprint']) -%}
+    {%- set read_sequence = activation_marker_state(config_fingerprint, "user_id = ''") -%}
+    {%- do result.update({'mode': 'rebuild'}) -%}
+    {%- if read_sequence is none -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- if source_state[1] is none or source_state[1] | int < read_sequence
+        or (source_state[0] is not none and source_state[0] | int > read_sequence) -%}
+        {#- The reaches hold older runs than this model read (rebuilt from empty), or
+            every user marker is newer (rebuilt in full since). -#}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- do result.update({'mode': 'users', 'read_sequence': read_sequence}) -%}
+    {{ return(result) }}
 {%- endmacro %}
 
 

@@ -281,6 +281,8 @@ CHANGES = {
         {"band": "nurture", "min_score": 0, "action": "automated nurture"},
         {"band": "sdr_outreach", "min_score": 5, "action": "sdr outreach"},
         {"band": "ae_handoff", "min_score": 15, "action": "ae handoff"}]), ("activation_pql_bands",)),
+    "pql_recency_decay": Change(set_vars(activation_pql_recency_days=2, activation_pql_decay=0.25),
+                                ("activation_pql_recency_days", "activation_pql_decay")),
     # The lookback only sets how much a run re-reads: with the next load's events (all
     # later than the stored usable ones) the run must be exact.
     "lookback_shorter": Change(set_lookback(1), (), exact_only=True),

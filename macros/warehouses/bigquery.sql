@@ -157,7 +157,7 @@
     }) }}
 {%- endmacro %}
 
-{% macro bigquery__activation_user_incremental_config() -%}
+{% macro bigquery__activation_user_incremental_config(placeholder_condition) -%}
     {#- BigQuery has no delete+insert, and its insert_overwrite replaces partitions, not
         users: the per-user model is a table rebuilt whole by every run. -#}
     {{ return({'materialized': 'table'}) }}

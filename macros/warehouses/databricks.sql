@@ -77,10 +77,10 @@
     }) }}
 {%- endmacro %}
 
-{% macro databricks__activation_user_incremental_config() -%}
+{% macro databricks__activation_user_incremental_config(placeholder_condition) -%}
     {#- Delta has delete+insert and DELETE: per user, as on DuckDB and PostgreSQL (not
         Spark's table fallback, which dispatch would otherwise pick). -#}
-    {%- set config = default__activation_user_incremental_config() -%}
+    {%- set config = default__activation_user_incremental_config(placeholder_condition) -%}
     {%- do config.update({'file_format': 'delta'}) -%}
     {{ return(config) }}
 {%- endmacro %}

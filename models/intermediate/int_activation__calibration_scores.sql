@@ -56,6 +56,7 @@ user_milestones as (
 pql_score_changes as (
 
     select * from {{ ref('int_activation__pql_score_changes') }}
+    where user_id != ''  -- not the run marker
 
 ),
 

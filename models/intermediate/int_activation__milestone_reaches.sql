@@ -11,9 +11,10 @@
     and replaces their rows. Bookkeeping rows: one user marker per user
     (`milestone_id` null, `user_created_at` set) and one run marker (`user_id` '',
     carrying the occurrences' `write_sequence` read and the `config_fingerprint`).
+    Every row carries the `write_sequence` of the run that wrote it.
     Readers take `milestone_id is not null`. A change in the milestone requirements or
     gates recomputes every user. -#}
-{{ config(**activation_user_incremental_config()) }}
+{{ config(**activation_user_incremental_config('milestone_id is null and user_created_at is null')) }}
 {%- set config_sql -%}
     select requirement_id, milestone_id, path_id, requirement_signature_id, min_count, path_requirement_count
     from {{ ref('int_activation__milestone_requirements') }}
@@ -32,6 +33,9 @@
     depends_on=ref('int_activation__milestone_requirements')
 ) -%}
 {%- set window = {'mode': 'full', 'sequence': 0} if in_unit_test else activation_user_window(config_fingerprint) -%}
+{#- This run's sequence, on every row it writes: `int_activation__pql_score_changes`
+    recomputes the users whose marker is newer than the sequence it last read. -#}
+{%- set write_sequence = 1 if in_unit_test else activation_next_sequence('write_sequence') -%}
 {%- set filtered = window.mode != 'full' and is_incremental() %}
 
 with
@@ -223,7 +227,8 @@ final as (
         reached_at,
         cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
         cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
+        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
 
     from milestone_reaches
 
@@ -237,7 +242,8 @@ final as (
         cast(null as {{ dbt.type_timestamp() }}) as reached_at,
         created_at as user_created_at,
         cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
+        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
 
     from users
     {%- if filtered %}
@@ -253,7 +259,8 @@ final as (
         cast(null as {{ dbt.type_timestamp() }}) as reached_at,
         cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
         cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
+        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
 
     from touched_users
     where touched_users.user_id not in (select users.user_id from users)
@@ -269,7 +276,8 @@ final as (
         cast(null as {{ dbt.type_timestamp() }}) as reached_at,
         cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
         cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
-        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
+        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint,
+        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
 
 )
 

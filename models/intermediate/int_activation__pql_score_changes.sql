@@ -4,32 +4,143 @@
     `activation_pql_recency_days`, and weight x `activation_pql_decay` after that. So a
     user's score can only change on a reach date or on a reach date + recency + 1: those
     are the candidates, kept up to date(as_of). Grows with milestones reached (at most
-    two candidates per reach), never with users x days. -#}
-{{ config(enabled=activation_var('activation_pql_enabled')) }}
+    two candidates per reach), never with users x days.
+
+    Incremental by user (`activation_reach_window`, macros/activation_incremental.sql):
+    a run recomputes only the touched users and replaces their rows (delete+insert
+    keyed on `user_id`): users whose `int_activation__milestone_reaches` marker was
+    written since this model last read the reaches, users gone from the reaches,
+    users with a stored row after date(as_of) (as_of moved back) and users with a
+    reach or decay date between the date(as_of) stored on the run marker and the
+    current one (as_of moved on: candidates that now count). Each touched user gets a
+    placeholder row (`change_date` null), so a user left with no candidate loses their
+    stored rows; the post-hook removes the placeholders. The run marker (`user_id`
+    '') records the reaches' `write_sequence` read, the date(as_of) the rows were cut
+    at (`change_date`) and the `config_fingerprint` (milestone weights and the PQL
+    vars): a change of those recomputes every user. Readers take `user_id != ''`. -#}
+{{ config(
+    enabled=activation_var('activation_pql_enabled'),
+    **activation_user_incremental_config('change_date is null')
+) }}
 {%- do activation_validate_pql_vars() -%}
 {%- set recency_days = activation_var('activation_pql_recency_days') -%}
 {%- set decay = activation_var('activation_pql_decay') -%}
 {%- set bands = activation_var('activation_pql_bands') -%}
+{%- set weights_sql -%}
+    select milestone_id, milestone_weight
+    from {{ ref('int_activation__milestones') }}
+    order by milestone_id
+{%- endset -%}
+{#- A unit test's inputs are rows: nothing to query at compile time. -#}
+{%- set in_unit_test = activation_in_unit_test() -%}
+{%- set config_fingerprint = activation_config_fingerprint(
+    none if in_unit_test else weights_sql,
+    extra=[recency_days, decay, bands] | string,
+    depends_on=ref('int_activation__milestones')
+) -%}
+{%- set window = {'mode': 'full', 'sequence': 0} if in_unit_test else activation_reach_window(config_fingerprint) -%}
+{%- set filtered = window.mode != 'full' and is_incremental() %}
 
 with
+
+as_of as (
+
+    select * from {{ ref('int_activation__as_of') }}
+
+),
+{%- if filtered %}
+
+stored_marker as (
+
+    select change_date as stored_as_of_date
+    from {{ this }}
+    where user_id = ''
+
+),
+
+touched_users as (
+
+    {% if window.mode == 'rebuild' -%}
+    select user_id
+    from {{ this }}
+    where user_id != ''
+
+    union
+
+    select user_id
+    from {{ ref('int_activation__milestone_reaches') }}
+    where milestone_id is null and user_id != ''
+    {%- else -%}
+    -- recomputed by the reaches since this model last read them
+    select user_id
+    from {{ ref('int_activation__milestone_reaches') }}
+    where milestone_id is null and user_id != '' and write_sequence > {{ window.read_sequence }}
+
+    union
+
+    -- gone from the reaches (a removed user)
+    select stored.user_id
+    from {{ this }} as stored
+    where
+        stored.user_id != ''
+        and stored.user_id not in (
+            select reach_users.user_id
+            from {{ ref('int_activation__milestone_reaches') }} as reach_users
+            where reach_users.milestone_id is null
+        )
+
+    union
+
+    -- a stored candidate after date(as_of): as_of moved back
+    select stored.user_id
+    from {{ this }} as stored
+    cross join as_of
+    where
+        stored.user_id != ''
+        and (as_of.as_of_at is null or stored.change_date > cast(as_of.as_of_at as date))
+
+    union
+
+    -- a reach or decay date that counts now and did not when the rows were cut:
+    -- as_of moved on
+    select moved.user_id
+    from {{ ref('int_activation__milestone_reaches') }} as moved
+    cross join as_of
+    cross join stored_marker
+    where
+        moved.milestone_id is not null
+        and (
+            (
+                cast(moved.reached_at as date) <= cast(as_of.as_of_at as date)
+                and (stored_marker.stored_as_of_date is null or cast(moved.reached_at as date) > stored_marker.stored_as_of_date)
+            )
+            or (
+                cast({{ dbt.dateadd('day', recency_days + 1, 'cast(moved.reached_at as date)') }} as date) <= cast(as_of.as_of_at as date)
+                and (
+                    stored_marker.stored_as_of_date is null
+                    or cast({{ dbt.dateadd('day', recency_days + 1, 'cast(moved.reached_at as date)') }} as date) > stored_marker.stored_as_of_date
+                )
+            )
+        )
+    {%- endif %}
+
+),
+{%- endif %}
 
 reaches as (
 
     {#- The reach rows, not the bookkeeping rows. -#}
     select * from {{ ref('int_activation__milestone_reaches') }}
     where milestone_id is not null
+    {%- if filtered %}
+        and user_id in (select touched_users.user_id from touched_users)
+    {%- endif %}
 
 ),
 
 milestones as (
 
     select * from {{ ref('int_activation__milestones') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_activation__as_of') }}
 
 ),
 
@@ -146,9 +257,51 @@ final as (
         {{ activation_band_label('pql_score', bands, 'action') }} as pql_action,
         {{ activation_band_rank('pql_score', bands) }} as pql_band_rank,
         top_milestones,
-        last_reached_at
+        last_reached_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
 
     from scores
+    {%- if filtered %}
+
+    union all
+
+    {# A placeholder per touched user, so the delete+insert removes their stored rows
+        even when they have no candidate left; the post-hook removes it. -#}
+    select
+        user_id,
+        cast(null as date) as change_date,
+        cast(null as {{ dbt.type_int() }}) as milestones_counted,
+        cast(null as {{ activation_type_double() }}) as pql_score,
+        cast(null as {{ dbt.type_string() }}) as pql_band,
+        cast(null as {{ dbt.type_string() }}) as pql_action,
+        cast(null as {{ dbt.type_int() }}) as pql_band_rank,
+        cast(null as {{ dbt.type_string() }}) as top_milestones,
+        cast(null as {{ dbt.type_timestamp() }}) as last_reached_at,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+
+    from touched_users
+    {%- endif %}
+
+    union all
+
+    {# The run marker: the reaches' write_sequence read, the date(as_of) the rows were
+        cut at and the configuration. -#}
+    select
+        '' as user_id,
+        cast(as_of.as_of_at as date) as change_date,
+        cast(null as {{ dbt.type_int() }}) as milestones_counted,
+        cast(null as {{ activation_type_double() }}) as pql_score,
+        cast(null as {{ dbt.type_string() }}) as pql_band,
+        cast(null as {{ dbt.type_string() }}) as pql_action,
+        cast(null as {{ dbt.type_int() }}) as pql_band_rank,
+        cast(null as {{ dbt.type_string() }}) as top_milestones,
+        cast(null as {{ dbt.type_timestamp() }}) as last_reached_at,
+        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
+        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
+
+    from as_of
 
 )
 

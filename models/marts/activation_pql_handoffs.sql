@@ -19,6 +19,7 @@ score_history as (
 score_changes as (
 
     select * from {{ ref('int_activation__pql_score_changes') }}
+    where user_id != ''  -- not the run marker
 
 ),
 

@@ -9,6 +9,7 @@ with
 score_changes as (
 
     select * from {{ ref('int_activation__pql_score_changes') }}
+    where user_id != ''  -- not the run marker
 
 ),
 
