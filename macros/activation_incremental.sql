@@ -637,21 +637,24 @@
 {#- A cheap test, on the time text (as received, or trimmed: the text the parser
     reads), that a source row is dated before `window_start` ('YYYY-MM-DD'): the text
     is a timestamp every engine's parser reads
-    (`activation_parse_timestamp`), with no surrounding whitespace and a day of the
-    month up to 28 (so the date is valid in every month), and its local date is at
+    (`activation_parse_timestamp`), with no surrounding whitespace and a date valid in
+    any year (day 29 and 30 in every month but February, 31 in the months that have it;
+    February 29 is left to the parser), and its local date is at
     least two days before the window start. Its UTC offset moves it by less than a day,
     so its parsed date is before the window. Rows the test cannot vouch for (other
-    layouts, days 29-31, unparsable text) are left to the full parse. An incremental
+    layouts, February 29, unparsable text) are left to the full parse. An incremental
     run of `int_activation__events_classified` uses it to skip most of the history
     before parsing: a text comparison and one regular expression instead of the
-    parser's several. False (never null) for a null text. -#}
+    parser's several. False (never null) for a null text. (Leaving days 29-31 to the
+    parser made a month's last days, a tenth of the history, go through the full
+    parse on every run.) -#}
 {% macro activation_timestamp_text_before(text_expr, window_start) -%}
     {%- set day_before = (modules.datetime.date.fromisoformat(window_start) - modules.datetime.timedelta(days=1)).isoformat() -%}
     coalesce(
         left({{ text_expr }}, 10) < {{ activation_string_literal(day_before) }}
         and {{ activation_full_match(
             text_expr,
-            '[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?'
+            '[1-9][0-9]{3}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?'
         ) }},
         false
     )

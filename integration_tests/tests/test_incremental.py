@@ -295,8 +295,8 @@ def test_milestone_configuration_change_rebuilds_derived_models(dbt_builder, dat
 
 # Times whose text alone cannot tell which side of the window they are on. Stored dates
 # run to 2025-03-20, so the second run's window starts 2025-03-17 (3-day lookback);
-# the run skips, before parsing, rows whose text shows a readable time dated before
-# 2025-03-16 (macro activation_timestamp_text_before).
+# the run skips, before parsing, rows whose text shows a readable time on a real date
+# before 2025-03-16 (macro activation_timestamp_text_before).
 EDGE_TIMES_FIRST_LOAD = [
     "2025-03-16 22:00:00-05:00",   # text a day before the window, UTC inside it: re-read
     "2025-03-15 23:00:00-23:00",   # UTC 2025-03-16 22:00: before the window
@@ -306,9 +306,14 @@ EDGE_TIMES_FIRST_LOAD = [
     "2025-03-10 25:00:00",         # no such hour: unparsed
     "2025-03-10 10:00",            # no seconds: unparsed
     "2025-02-30 10:00:00",         # no such day: unparsed
+    "2025-04-31 10:00:00",         # no such day (30-day month): unparsed
+    "2025-02-29 10:00:00",         # not a leap year: unparsed
+    "2024-02-29 10:00:00",         # leap day: left to the parser
+    "2025-01-30 10:00:00",         # day 30: skipped by its text
+    "2024-12-31 10:00:00",         # day 31 of a 31-day month: skipped by its text
     "2025-03-10 10:00:00 ",        # trailing space: parsed, but not skipped by its text
     "\t2025-03-01 10:00:00",      # leading tab: likewise
-    "2025-01-31 10:00:00",         # day 31: left to the parser
+    "2025-01-31 10:00:00",         # day 31: skipped by its text
     "2025-03-01 10:00:00",
     "2025-03-18 08:00:00Z",
     "2025-03-20 12:00:00",
