@@ -444,47 +444,68 @@
     An interrupted run, or a run of the occurrences alone, leaves the stored run marker
     at the old sequence, so the next run recomputes every user they changed meanwhile. -#}
 {% macro activation_user_window(config_fingerprint) -%}
-    {%- set result = {'mode': 'full', 'read_sequence': none, 'changed_from': none, 'sequence': 0} -%}
     {%- set occurrences = ref('int_activation__requirement_occurrences') -%}
-    {%- if not execute or load_relation(occurrences) is none -%}
+    {%- set result = activation_sequence_window(
+        occurrences, 'user_id is null', 'true', config_fingerprint, ['source_sequence', 'config_fingerprint', 'user_created_at']
+    ) -%}
+    {%- do result.update({'changed_from': none}) -%}
+    {%- if result.mode != 'users' -%}
         {{ return(result) }}
     {%- endif -%}
-    {%- do activation_require_bookkeeping_columns(occurrences, ['write_sequence']) -%}
+    {%- set changed_query -%}
+        select min(partition_date) as first_changed_date
+        from {{ occurrences }}
+        where user_id is null and write_sequence > {{ result.read_sequence }}
+    {%- endset -%}
+    {%- set changed = run_query(changed_query).columns[0].values()[0] -%}
+    {%- do result.update({'changed_from': activation_as_date(changed).isoformat() if changed is not none else none}) -%}
+    {{ return(result) }}
+{%- endmacro %}
+
+
+{#- The part of a per-user model's window both engines share (activation_user_window,
+    activation_reach_window): the source's run numbers (`write_sequence`) on its
+    marker rows (`markers`, a package-constant filter) and the one the model's own
+    run marker says it last read. Returns a dict:
+
+    - `mode`: 'full' (first run, full refresh, or the source not built yet),
+      'rebuild' (no run marker, one written under another `config_fingerprint`, or
+      the source rebuilt since: every marker picked by `first_markers` is newer than
+      what the model read, or the source holds none, or only older ones) or 'users';
+    - `read_sequence`: in 'users' mode, the source's sequence the model last read;
+    - `sequence`: the source's latest sequence, recorded on the new run marker.
+
+    Stops the run when a stored table lacks the bookkeeping columns (`own_columns` of
+    the model's). -#}
+{% macro activation_sequence_window(source, markers, first_markers, config_fingerprint, own_columns) -%}
+    {%- set result = {'mode': 'full', 'read_sequence': none, 'sequence': 0} -%}
+    {%- if not execute or load_relation(source) is none -%}
+        {{ return(result) }}
+    {%- endif -%}
+    {%- do activation_require_bookkeeping_columns(source, ['write_sequence']) -%}
     {%- set source_query -%}
         select
-            min(write_sequence) as first_sequence,
+            min(case when {{ first_markers }} then write_sequence end) as first_sequence,
             max(write_sequence) as latest_sequence
 
-        from {{ occurrences }}
-        where user_id is null
+        from {{ source }}
+        where {{ markers }}
     {%- endset -%}
     {%- set source_state = run_query(source_query).rows[0] -%}
     {%- do result.update({'sequence': (source_state[1] | int) if source_state[1] is not none else 0}) -%}
     {%- if not is_incremental() -%}
         {{ return(result) }}
     {%- endif -%}
-    {%- do activation_require_bookkeeping_columns(this, ['source_sequence', 'config_fingerprint', 'user_created_at']) -%}
+    {%- do activation_require_bookkeeping_columns(this, own_columns) -%}
     {%- set read_sequence = activation_marker_state(config_fingerprint, "user_id = ''") -%}
     {%- do result.update({'mode': 'rebuild'}) -%}
     {%- if read_sequence is none -%}
         {{ return(result) }}
     {%- endif -%}
     {%- if source_state[0] is none or source_state[0] | int > read_sequence or source_state[1] | int < read_sequence -%}
-        {#- Every date is newer than what this model read (the occurrences were
-            rebuilt), or they hold none / older ones (rebuilt from empty). -#}
         {{ return(result) }}
     {%- endif -%}
-    {%- set changed_query -%}
-        select min(partition_date) as first_changed_date
-        from {{ occurrences }}
-        where user_id is null and write_sequence > {{ read_sequence }}
-    {%- endset -%}
-    {%- set changed = run_query(changed_query).columns[0].values()[0] -%}
-    {%- do result.update({
-        'mode': 'users',
-        'read_sequence': read_sequence,
-        'changed_from': activation_as_date(changed).isoformat() if changed is not none else none,
-    }) -%}
+    {%- do result.update({'mode': 'users', 'read_sequence': read_sequence}) -%}
     {{ return(result) }}
 {%- endmacro %}
 
@@ -580,39 +601,10 @@
     An interrupted run, or runs of the reaches alone, leave the stored run marker at
     the old sequence, so the next run recomputes every user they rewrote meanwhile. -#}
 {% macro activation_reach_window(config_fingerprint) -%}
-    {%- set result = {'mode': 'full', 'read_sequence': none, 'sequence': 0} -%}
-    {%- set reaches = ref('int_activation__milestone_reaches') -%}
-    {%- if not execute or load_relation(reaches) is none -%}
-        {{ return(result) }}
-    {%- endif -%}
-    {%- do activation_require_bookkeeping_columns(reaches, ['write_sequence']) -%}
-    {%- set source_query -%}
-        select
-            min(case when user_id != '' then write_sequence end) as first_user_sequence,
-            max(write_sequence) as latest_sequence
-
-        from {{ reaches }}
-        where milestone_id is null
-    {%- endset -%}
-    {%- set source_state = run_query(source_query).rows[0] -%}
-    {%- do result.update({'sequence': (source_state[1] | int) if source_state[1] is not none else 0}) -%}
-    {%- if not is_incremental() -%}
-        {{ return(result) }}
-    {%- endif -%}
-    {%- do activation_require_bookkeeping_columns(this, ['source_sequence', 'config_fingerprint']) -%}
-    {%- set read_sequence = activation_marker_state(config_fingerprint, "user_id = ''") -%}
-    {%- do result.update({'mode': 'rebuild'}) -%}
-    {%- if read_sequence is none -%}
-        {{ return(result) }}
-    {%- endif -%}
-    {%- if source_state[1] is none or source_state[1] | int < read_sequence
-        or (source_state[0] is not none and source_state[0] | int > read_sequence) -%}
-        {#- The reaches hold older runs than this model read (rebuilt from empty), or
-            every user marker is newer (rebuilt in full since). -#}
-        {{ return(result) }}
-    {%- endif -%}
-    {%- do result.update({'mode': 'users', 'read_sequence': read_sequence}) -%}
-    {{ return(result) }}
+    {{ return(activation_sequence_window(
+        ref('int_activation__milestone_reaches'), 'milestone_id is null', "user_id != ''",
+        config_fingerprint, ['source_sequence', 'config_fingerprint']
+    )) }}
 {%- endmacro %}
 
 
