@@ -36,7 +36,20 @@
 {#- This run's sequence, on every row it writes: `int_activation__pql_score_changes`
     recomputes the users whose marker is newer than the sequence it last read. -#}
 {%- set write_sequence = 1 if in_unit_test else activation_next_sequence('write_sequence') -%}
-{%- set filtered = window.mode != 'full' and is_incremental() %}
+{%- set filtered = window.mode != 'full' and is_incremental() -%}
+{#- The columns, in order, of the reach rows and the bookkeeping rows unioned with them;
+    every row carries this run's write_sequence. -#}
+{%- set columns = [
+    ['user_id', dbt.type_string()],
+    ['milestone_id', dbt.type_string()],
+    ['reached_path_id', dbt.type_int()],
+    ['reached_at', dbt.type_timestamp()],
+    ['user_created_at', dbt.type_timestamp()],
+    ['source_sequence', dbt.type_bigint()],
+    ['config_fingerprint', dbt.type_string()],
+    ['write_sequence', dbt.type_bigint()],
+] -%}
+{%- set written = {'write_sequence': 'cast(' ~ write_sequence ~ ' as ' ~ dbt.type_bigint() ~ ')'} %}
 
 with
 {%- if filtered %}
@@ -221,14 +234,9 @@ milestone_reaches as (
 final as (
 
     select
-        user_id,
-        milestone_id,
-        reached_path_id,
-        reached_at,
-        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
-        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
-        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
+        {{- activation_typed_row(columns, dict(written,
+            user_id='user_id', milestone_id='milestone_id', reached_path_id='reached_path_id', reached_at='reached_at'
+        )) }}
 
     from milestone_reaches
 
@@ -236,14 +244,7 @@ final as (
 
     {# One user marker per user, with the created_at the rows were built with. -#}
     select
-        user_id,
-        cast(null as {{ dbt.type_string() }}) as milestone_id,
-        cast(null as {{ dbt.type_int() }}) as reached_path_id,
-        cast(null as {{ dbt.type_timestamp() }}) as reached_at,
-        created_at as user_created_at,
-        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
-        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
+        {{- activation_typed_row(columns, dict(written, user_id='user_id', user_created_at='created_at')) }}
 
     from users
     {%- if filtered %}
@@ -253,14 +254,7 @@ final as (
     {# A touched user who is gone: a row so the delete+insert removes their stored
         rows; the post-hook removes it (activation_remove_gone_users). -#}
     select
-        touched_users.user_id,
-        cast(null as {{ dbt.type_string() }}) as milestone_id,
-        cast(null as {{ dbt.type_int() }}) as reached_path_id,
-        cast(null as {{ dbt.type_timestamp() }}) as reached_at,
-        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
-        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
-        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
+        {{- activation_typed_row(columns, dict(written, user_id='touched_users.user_id')) }}
 
     from touched_users
     where touched_users.user_id not in (select users.user_id from users)
@@ -270,14 +264,11 @@ final as (
 
     {# The run marker: the occurrences' write_sequence read and the configuration. -#}
     select
-        '' as user_id,
-        cast(null as {{ dbt.type_string() }}) as milestone_id,
-        cast(null as {{ dbt.type_int() }}) as reached_path_id,
-        cast(null as {{ dbt.type_timestamp() }}) as reached_at,
-        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
-        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
-        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint,
-        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
+        {{- activation_typed_row(columns, dict(written,
+            user_id="''",
+            source_sequence='cast(' ~ window.sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
+            config_fingerprint=activation_string_literal(config_fingerprint)
+        )) }}
 
 )
 

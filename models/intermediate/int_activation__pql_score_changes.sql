@@ -26,6 +26,23 @@
 {%- set recency_days = activation_var('activation_pql_recency_days') -%}
 {%- set decay = activation_var('activation_pql_decay') -%}
 {%- set bands = activation_var('activation_pql_bands') -%}
+{#- The columns, in order, for the bookkeeping rows unioned with the scores. -#}
+{%- set columns = [
+    ['user_id', dbt.type_string()],
+    ['change_date', 'date'],
+    ['milestones_counted', dbt.type_int()],
+    ['pql_score', activation_type_double()],
+    ['pql_band', dbt.type_string()],
+    ['pql_action', dbt.type_string()],
+    ['pql_band_rank', dbt.type_int()],
+    ['top_milestones', dbt.type_string()],
+    ['last_reached_at', dbt.type_timestamp()],
+    ['source_sequence', dbt.type_bigint()],
+    ['config_fingerprint', dbt.type_string()],
+] -%}
+{#- The first day a milestone counts at its decayed weight, of a reach date written as
+    `__reach_date__` (replaced by the caller's expression). -#}
+{%- set decay_date = 'cast(' ~ dbt.dateadd('day', recency_days + 1, '__reach_date__') | trim ~ ' as date)' -%}
 {%- set weights_sql -%}
     select milestone_id, milestone_weight
     from {{ ref('int_activation__milestones') }}
@@ -115,10 +132,10 @@ touched_users as (
                 and (stored_marker.stored_as_of_date is null or cast(moved.reached_at as date) > stored_marker.stored_as_of_date)
             )
             or (
-                cast({{ dbt.dateadd('day', recency_days + 1, 'cast(moved.reached_at as date)') }} as date) <= cast(as_of.as_of_at as date)
+                {{ decay_date | replace('__reach_date__', 'cast(moved.reached_at as date)') }} <= cast(as_of.as_of_at as date)
                 and (
                     stored_marker.stored_as_of_date is null
-                    or cast({{ dbt.dateadd('day', recency_days + 1, 'cast(moved.reached_at as date)') }} as date) > stored_marker.stored_as_of_date
+                    or {{ decay_date | replace('__reach_date__', 'cast(moved.reached_at as date)') }} > stored_marker.stored_as_of_date
                 )
             )
         )
@@ -152,10 +169,7 @@ weighted_reaches as (
         milestones.milestone_weight,
         reaches.reached_at,
         cast(reaches.reached_at as date) as reached_date,
-        {#- The first day the milestone counts at its decayed weight. #}
-        cast(
-            {{ dbt.dateadd('day', recency_days + 1, 'cast(reaches.reached_at as date)') }} as date
-        ) as decay_date
+        {{ decay_date | replace('__reach_date__', 'cast(reaches.reached_at as date)') }} as decay_date
 
     from reaches
     inner join milestones
@@ -269,17 +283,7 @@ final as (
     {# A placeholder per touched user, so the delete+insert removes their stored rows
         even when they have no candidate left; the post-hook removes it. -#}
     select
-        user_id,
-        cast(null as date) as change_date,
-        cast(null as {{ dbt.type_int() }}) as milestones_counted,
-        cast(null as {{ activation_type_double() }}) as pql_score,
-        cast(null as {{ dbt.type_string() }}) as pql_band,
-        cast(null as {{ dbt.type_string() }}) as pql_action,
-        cast(null as {{ dbt.type_int() }}) as pql_band_rank,
-        cast(null as {{ dbt.type_string() }}) as top_milestones,
-        cast(null as {{ dbt.type_timestamp() }}) as last_reached_at,
-        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+        {{- activation_typed_row(columns, {'user_id': 'user_id'}) }}
 
     from touched_users
     {%- endif %}
@@ -289,17 +293,12 @@ final as (
     {# The run marker: the reaches' write_sequence read, the date(as_of) the rows were
         cut at and the configuration. -#}
     select
-        '' as user_id,
-        cast(as_of.as_of_at as date) as change_date,
-        cast(null as {{ dbt.type_int() }}) as milestones_counted,
-        cast(null as {{ activation_type_double() }}) as pql_score,
-        cast(null as {{ dbt.type_string() }}) as pql_band,
-        cast(null as {{ dbt.type_string() }}) as pql_action,
-        cast(null as {{ dbt.type_int() }}) as pql_band_rank,
-        cast(null as {{ dbt.type_string() }}) as top_milestones,
-        cast(null as {{ dbt.type_timestamp() }}) as last_reached_at,
-        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
-        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
+        {{- activation_typed_row(columns, {
+            'user_id': "''",
+            'change_date': 'cast(as_of.as_of_at as date)',
+            'source_sequence': 'cast(' ~ window.sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
+            'config_fingerprint': activation_string_literal(config_fingerprint),
+        }) }}
 
     from as_of
 

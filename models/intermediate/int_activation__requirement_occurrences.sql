@@ -48,7 +48,19 @@
 {%- endset -%}
 {%- set window = activation_derived_window(config_fingerprint, user_change_sql if is_incremental() else none) -%}
 {%- set window_filter = activation_derived_window_filter(window) -%}
-{%- set write_sequence = activation_next_sequence('write_sequence') %}
+{%- set write_sequence = activation_next_sequence('write_sequence') -%}
+{#- The columns, in order, of the occurrence rows and the marker rows unioned with them. -#}
+{%- set columns = [
+    ['user_id', dbt.type_string()],
+    ['requirement_signature_id', dbt.type_bigint()],
+    ['event_id', dbt.type_string()],
+    ['event_at', dbt.type_timestamp()],
+    ['partition_date', 'date'],
+    ['user_created_at', dbt.type_timestamp()],
+    ['source_sequence', dbt.type_bigint()],
+    ['config_fingerprint', dbt.type_string()],
+    ['write_sequence', dbt.type_bigint()],
+] %}
 
 with
 
@@ -227,45 +239,34 @@ user_markers as (
 final as (
 
     select
-        user_id,
-        requirement_signature_id,
-        event_id,
-        event_at,
-        partition_date,
-        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
-        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
-        cast(null as {{ dbt.type_bigint() }}) as write_sequence
+        {{- activation_typed_row(columns, {
+            'user_id': 'user_id', 'requirement_signature_id': 'requirement_signature_id',
+            'event_id': 'event_id', 'event_at': 'event_at', 'partition_date': 'partition_date',
+        }) }}
 
     from qualifying_events
 
     union all
 
+    {# A marker per date rewritten: the events' load_sequence read, the configuration
+        and this run's write_sequence. -#}
     select
-        cast(null as {{ dbt.type_string() }}) as user_id,
-        cast(null as {{ dbt.type_bigint() }}) as requirement_signature_id,
-        cast(null as {{ dbt.type_string() }}) as event_id,
-        cast(null as {{ dbt.type_timestamp() }}) as event_at,
-        partition_date,
-        cast(null as {{ dbt.type_timestamp() }}) as user_created_at,
-        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
-        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint,
-        cast({{ write_sequence }} as {{ dbt.type_bigint() }}) as write_sequence
+        {{- activation_typed_row(columns, {
+            'partition_date': 'partition_date',
+            'source_sequence': 'cast(' ~ window.sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
+            'config_fingerprint': activation_string_literal(config_fingerprint),
+            'write_sequence': 'cast(' ~ write_sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
+        }) }}
 
     from partition_markers
 
     union all
 
+    {# A user marker on the signup date, with the created_at the rows were built with. -#}
     select
-        user_id,
-        cast(null as {{ dbt.type_bigint() }}) as requirement_signature_id,
-        cast(null as {{ dbt.type_string() }}) as event_id,
-        cast(null as {{ dbt.type_timestamp() }}) as event_at,
-        partition_date,
-        created_at as user_created_at,
-        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint,
-        cast(null as {{ dbt.type_bigint() }}) as write_sequence
+        {{- activation_typed_row(columns, {
+            'user_id': 'user_id', 'partition_date': 'partition_date', 'user_created_at': 'created_at',
+        }) }}
 
     from user_markers
 

@@ -20,7 +20,18 @@
     extra=[invite_event, invite_count_property, conversion_event, activity_events] | string
 ) -%}
 {%- set window = activation_derived_window(config_fingerprint) -%}
-{%- set window_filter = activation_derived_window_filter(window) %}
+{%- set window_filter = activation_derived_window_filter(window) -%}
+{#- The columns, in order, of the activity rows and the marker rows unioned with them. -#}
+{%- set columns = [
+    ['user_id', dbt.type_string()],
+    ['partition_date', 'date'],
+    ['first_activity_at', dbt.type_timestamp()],
+    ['last_activity_at', dbt.type_timestamp()],
+    ['invites_sent', dbt.type_bigint()],
+    ['last_conversion_at', dbt.type_timestamp()],
+    ['source_sequence', dbt.type_bigint()],
+    ['config_fingerprint', dbt.type_string()],
+] %}
 
 with
 
@@ -96,28 +107,24 @@ partition_markers as (
 final as (
 
     select
-        user_id,
-        partition_date,
-        first_activity_at,
-        last_activity_at,
-        cast(invites_sent as {{ dbt.type_bigint() }}) as invites_sent,
-        last_conversion_at,
-        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
-        cast(null as {{ dbt.type_string() }}) as config_fingerprint
+        {{- activation_typed_row(columns, {
+            'user_id': 'user_id', 'partition_date': 'partition_date',
+            'first_activity_at': 'first_activity_at', 'last_activity_at': 'last_activity_at',
+            'invites_sent': 'cast(invites_sent as ' ~ dbt.type_bigint() ~ ')',
+            'last_conversion_at': 'last_conversion_at',
+        }) }}
 
     from daily
 
     union all
 
+    {# A marker per date rewritten: the events' load_sequence read and the configuration. -#}
     select
-        cast(null as {{ dbt.type_string() }}) as user_id,
-        partition_date,
-        cast(null as {{ dbt.type_timestamp() }}) as first_activity_at,
-        cast(null as {{ dbt.type_timestamp() }}) as last_activity_at,
-        cast(null as {{ dbt.type_bigint() }}) as invites_sent,
-        cast(null as {{ dbt.type_timestamp() }}) as last_conversion_at,
-        cast({{ window.sequence }} as {{ dbt.type_bigint() }}) as source_sequence,
-        {{ activation_string_literal(config_fingerprint) }} as config_fingerprint
+        {{- activation_typed_row(columns, {
+            'partition_date': 'partition_date',
+            'source_sequence': 'cast(' ~ window.sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
+            'config_fingerprint': activation_string_literal(config_fingerprint),
+        }) }}
 
     from partition_markers
 
