@@ -5,6 +5,9 @@
     after it: an engine computes a view's columns in one projection, the parsed time
     included, for every row it reads, before a filter or join on its result.
 
+    - `source_filter`: a condition on the source columns alone (as the vars name them),
+      applied where they are read, before any row-wise expression (an engine can push
+      it into its scan).
     - `row_filter`: a condition on the source columns (as the vars name them) and on
       `event_timestamp_text` (the time text, trimmed), applied before the parse.
     - `hash_in`: the name of a relation or CTE with a column `dedup_hash`; only the rows
@@ -18,7 +21,7 @@
 
     The row-level rules are those of `stg_activation__events` (its YAML documents
     them). -#}
-{% macro activation_staged_events_ctes(prefix='', row_filter=none, hash_in=none, names_from=none, passthrough=true, cte_hint='') -%}
+{% macro activation_staged_events_ctes(prefix='', source_filter=none, row_filter=none, hash_in=none, names_from=none, passthrough=true, cte_hint='') -%}
 {%- set id_column = activation_var('activation_event_id_column') -%}
 {%- set user_id_column = activation_var('activation_event_user_id_column') -%}
 {%- set name_column = activation_var('activation_event_name_column') -%}
@@ -143,6 +146,10 @@
         {{ activation_clean_text(timestamp_column) }} as event_timestamp_text
 
     from {{ prefix }}source
+    {%- if source_filter %}
+    where
+        {{ source_filter }}
+    {%- endif %}
 
 ),
 {%- if not names_from %}

@@ -78,10 +78,17 @@
 {%- set quarantined = 'numbered.quarantine_reason is not null' -%}
 {%- endif -%}
 {#- An incremental run skips most of the history by its time text before the parse
-    (`activation_timestamp_text_before`), in the staging CTEs themselves. -#}
+    (`activation_timestamp_text_before`), in the staging CTEs themselves. The test reads
+    the time column's text as received, not the trimmed text, where the source rows
+    are read (`source_filter`): the text is trimmed and the rest of the row computed
+    only for the rows kept, where a test on the trimmed text stayed above the trimming
+    of every row. A text with surrounding whitespace fails the test and goes to the
+    full parse. -#}
 {%- set text_prefilter = none -%}
 {%- if window_start and activation_event_timestamp_format() == 'auto' -%}
-{%- set text_prefilter = 'not ' ~ activation_timestamp_text_before('event_timestamp_text', window_start) -%}
+{%- set text_prefilter = 'not ' ~ activation_timestamp_text_before(
+    activation_text_column(activation_var('activation_event_timestamp_column')), window_start
+) -%}
 {%- endif -%}
 {%- set carried_columns = [
     'source_relation', 'event_id', 'user_id', 'event_name', 'event_name_raw', 'event_at', 'event_timestamp_raw',
@@ -94,7 +101,9 @@
 -- depends_on: {{ ref('int_activation__milestones') }}
 with
 
-{{ activation_staged_events_ctes(prefix='staged_', row_filter=text_prefilter, passthrough=false, cte_hint=cte_hint) }},
+{{ activation_staged_events_ctes(
+    prefix='staged_', source_filter=text_prefilter, passthrough=false, cte_hint=cte_hint
+) }},
 
 events as {% if cte_hint %}{{ cte_hint }} {% endif %}(
 
@@ -129,23 +138,28 @@ earlier_copies as (
 
     {#- Usable copies stored before the window that share an event_id with a usable
         row in the window (none on a full build). Rows deduplicated by content share
-        their date, so only event_id duplicates can straddle the window start. #}
+        their date, so only event_id duplicates can straddle the window start.
+        The stored rows are filtered by the window's ids alone, and the date and
+        quarantine conditions are counted in the aggregate: with them in the where
+        clause DuckDB's estimates made it build its hash table on the stored rows
+        (all of history) instead of the window's ids, which at 100M events took the
+        window's statement from 19 s to 32 s and spilled 1.7 GB. #}
     {% if window_start -%}
+    {%- set earlier_copy = 'stored.partition_date < ' ~ window_start_date ~ ' and stored.quarantine_reason is null' -%}
     select
         stored.source_relation,
         stored.event_id,
-        count(*) as earlier_copy_count
+        count(case when {{ earlier_copy }} then 1 end) as earlier_copy_count
 
     from {{ this }} as stored
     where
-        stored.partition_date < {{ window_start_date }}
-        and stored.quarantine_reason is null
-        and stored.event_id in (
+        stored.event_id in (
             select classified.event_id
             from classified
             where classified.quarantine_reason is null and classified.event_id is not null
         )
     group by stored.source_relation, stored.event_id
+    having count(case when {{ earlier_copy }} then 1 end) > 0
     {%- else -%}
     select
         source_relation,
