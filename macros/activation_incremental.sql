@@ -430,7 +430,11 @@
 
 
 {#- What a per-user model recomputes in this run, decided from its own run marker and
-    the occurrences' date markers. Returns a dict:
+    the date markers (`user_id` null) of its event-date partitioned `source`
+    (`int_activation__requirement_occurrences` by default, or
+    `int_activation__user_daily_activity`), which carry that model's `write_sequence`.
+    `own_columns`: the bookkeeping columns the model's stored table must have.
+    Returns a dict:
 
     - `mode`: 'full' (first run or full refresh: every user, no filter), 'rebuild'
       (an incremental run that recomputes every stored and current user: the
@@ -443,11 +447,9 @@
 
     An interrupted run, or a run of the occurrences alone, leaves the stored run marker
     at the old sequence, so the next run recomputes every user they changed meanwhile. -#}
-{% macro activation_user_window(config_fingerprint) -%}
-    {%- set occurrences = ref('int_activation__requirement_occurrences') -%}
-    {%- set result = activation_sequence_window(
-        occurrences, 'user_id is null', 'true', config_fingerprint, ['source_sequence', 'config_fingerprint', 'user_created_at']
-    ) -%}
+{% macro activation_user_window(config_fingerprint, source=none, own_columns=['source_sequence', 'config_fingerprint', 'user_created_at']) -%}
+    {%- set occurrences = source if source is not none else ref('int_activation__requirement_occurrences') -%}
+    {%- set result = activation_sequence_window(occurrences, 'user_id is null', 'true', config_fingerprint, own_columns) -%}
     {%- do result.update({'changed_from': none}) -%}
     {%- if result.mode != 'users' -%}
         {{ return(result) }}
@@ -521,9 +523,18 @@
       a fact can only move when an occurrence at or before its time changed, and an
       occurrence that went leaves no row to find the user by;
     - users whose `created_at` differs from the one stored on their user marker, who
-      are new, or who are gone. -#}
-{% macro activation_touched_users(window, users_relation, fact_at_column) -%}
-    {%- set occurrences = ref('int_activation__requirement_occurrences') -%}
+      are new, or who are gone.
+
+    `source` (default `int_activation__requirement_occurrences`): the event-date
+    partitioned model read, whose date markers (`user_id` null) carry its
+    `write_sequence`; `fact_at_type`: the type of `fact_at_column`; `compared`: pairs
+    [stored column, `users_relation` column] whose difference touches a user (the
+    stored columns are on rows with `user_created_at` set; null equals null). -#}
+{% macro activation_touched_users(
+    window, users_relation, fact_at_column, source=none, fact_at_type=none,
+    compared=[['user_created_at', 'created_at']]
+) -%}
+    {%- set occurrences = source if source is not none else ref('int_activation__requirement_occurrences') -%}
     {%- if window.mode == 'rebuild' -%}
     select user_id
     from {{ this }}
@@ -551,14 +562,14 @@
     from {{ this }} as stored
     where
         stored.user_id != ''
-        and stored.{{ fact_at_column }} >= cast({{ activation_string_literal(window.changed_from) }} as {{ dbt.type_timestamp() }})
+        and stored.{{ fact_at_column }} >= cast({{ activation_string_literal(window.changed_from) }} as {{ fact_at_type or dbt.type_timestamp() }})
     {%- endif %}
 
     union
 
     select coalesce(stored_users.user_id, current_users.user_id) as user_id
     from (
-        select user_id, user_created_at
+        select user_id{% for pair in compared %}, {{ pair[0] }}{% endfor %}
         from {{ this }}
         where user_id != '' and user_created_at is not null
     ) as stored_users
@@ -567,8 +578,17 @@
     where
         stored_users.user_id is null
         or current_users.user_id is null
-        or stored_users.user_created_at != current_users.created_at
+        {%- for pair in compared %}
+        or {{ activation_differs('stored_users.' ~ pair[0], 'current_users.' ~ pair[1]) }}
+        {%- endfor %}
     {%- endif %}
+{%- endmacro %}
+
+
+{#- True when two values differ, a null equal to a null and unequal to any value
+    (`is distinct from`, which not every engine has). -#}
+{% macro activation_differs(left, right) -%}
+    coalesce({{ left }} != {{ right }}, ({{ left }} is null) != ({{ right }} is null))
 {%- endmacro %}
 
 

@@ -69,6 +69,7 @@ as_of as (
 engagement as (
 
     select * from {{ ref('int_activation__user_engagement') }}
+    where user_id != ''
 
 ),
 

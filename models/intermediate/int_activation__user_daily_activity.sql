@@ -8,9 +8,11 @@
 
     Incremental by event date (`activation_derived_window`): the dates holding events
     rows written since this model last read them, with one marker row per rewritten
-    date (user_id null, carrying the events' `source_sequence` read and the
-    `config_fingerprint`) as in `int_activation__requirement_occurrences`; a change in
-    the vars above rebuilds it in full. -#}
+    date (user_id null, carrying the events' `source_sequence` read, the
+    `config_fingerprint` and this run's own `write_sequence`, which
+    `int_activation__user_engagement` compares with the one it last read) as in
+    `int_activation__requirement_occurrences`; a change in the vars above rebuilds it
+    in full. -#}
 {{ config(**activation_incremental_config('partition_date')) }}
 {%- set invite_event = activation_var('activation_invite_event') -%}
 {%- set invite_count_property = activation_var('activation_invite_count_property') -%}
@@ -21,6 +23,7 @@
 ) -%}
 {%- set window = activation_derived_window(config_fingerprint) -%}
 {%- set window_filter = activation_derived_window_filter(window) -%}
+{%- set write_sequence = activation_next_sequence('write_sequence') -%}
 {#- The columns, in order, of the activity rows and the marker rows unioned with them. -#}
 {%- set columns = [
     ['user_id', dbt.type_string()],
@@ -31,6 +34,7 @@
     ['last_conversion_at', dbt.type_timestamp()],
     ['source_sequence', dbt.type_bigint()],
     ['config_fingerprint', dbt.type_string()],
+    ['write_sequence', dbt.type_bigint()],
 ] %}
 
 with
@@ -118,12 +122,14 @@ final as (
 
     union all
 
-    {# A marker per date rewritten: the events' load_sequence read and the configuration. -#}
+    {# A marker per date rewritten: the events' load_sequence read, the configuration
+        and this run's write_sequence. -#}
     select
         {{- activation_typed_row(columns, {
             'partition_date': 'partition_date',
             'source_sequence': 'cast(' ~ window.sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
             'config_fingerprint': activation_string_literal(config_fingerprint),
+            'write_sequence': 'cast(' ~ write_sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
         }) }}
 
     from partition_markers

@@ -5,20 +5,55 @@
     conversion date, and activity in (created_at + 30 days, created_at + 60 days] (the
     signup-relative D30 retention of `activation_milestone_impact`). Read from the
     per-day facts in `int_activation__user_daily_activity`: a day has activity in a
-    window longer than a day exactly when its first or its last activity does. -#}
+    window longer than a day exactly when its first or its last activity does.
+
+    Incremental by user (`activation_user_window` on the daily activity's date markers,
+    macros/activation_incremental.sql): a run recomputes only the touched users and
+    replaces their rows (delete+insert keyed on `user_id`): users with daily rows on a
+    date the daily activity rewrote since this model last read it, users whose stored
+    last activity date is on or after the first such date (a day that went leaves no
+    row to find them by), and users whose signup, activation time, plan tier or count
+    of invited signups differs from the one their row was built with (stored on it),
+    new users and gone users (a placeholder row, `user_created_at` null, which the
+    post-hook removes). The run marker (`user_id` '') records the daily activity's
+    `write_sequence` read and the `config_fingerprint` (the vars of both models): a
+    change of those, or the daily activity rebuilt since, recomputes every user.
+    Readers take `user_id != ''`. Nothing here moves with `as_of`. -#}
+{{ config(**activation_user_incremental_config('user_created_at is null')) }}
 {%- set conversion_event = activation_var('activation_conversion_event') -%}
 {%- set free_tiers = activation_var('activation_free_plan_tiers') -%}
+{%- set config_fingerprint = activation_config_fingerprint(extra=[
+    conversion_event, free_tiers,
+    activation_var('activation_invite_event'), activation_var('activation_invite_count_property'),
+    activation_var('activation_activity_events'),
+] | string) -%}
+{#- A unit test's inputs are rows: nothing to query at compile time. -#}
+{%- set window = {'mode': 'full', 'sequence': 0} if activation_in_unit_test() else activation_user_window(
+    config_fingerprint, ref('int_activation__user_daily_activity'),
+    ['source_sequence', 'config_fingerprint', 'user_created_at', 'last_activity_date']
+) -%}
+{%- set filtered = window.mode != 'full' and is_incremental() -%}
+{#- The columns, in order, of the user rows and the bookkeeping rows unioned with them. -#}
+{%- set columns = [
+    ['user_id', dbt.type_string()],
+    ['invites_sent', dbt.type_int()],
+    ['invited_signups', dbt.type_int()],
+    ['is_converted_to_paid', dbt.type_boolean()],
+    ['is_retained_d7', dbt.type_boolean()],
+    ['is_retained_d30', dbt.type_boolean()],
+    ['has_activity_signup_d30', dbt.type_boolean()],
+    ['first_conversion_date', 'date'],
+    ['user_created_at', dbt.type_timestamp()],
+    ['activated_at', dbt.type_timestamp()],
+    ['plan_tier', dbt.type_string()],
+    ['last_activity_date', 'date'],
+    ['source_sequence', dbt.type_bigint()],
+    ['config_fingerprint', dbt.type_string()],
+] %}
 
 with
 
-daily_activity as (
-
-    select * from {{ ref('int_activation__user_daily_activity') }}
-    where user_id is not null
-
-),
-
-users as (
+all_users as (
 
     select * from {{ ref('int_activation__user_summaries') }}
 
@@ -30,9 +65,61 @@ invitations as (
         inviter_user_id,
         count(*) as invited_signups
 
-    from users
+    from all_users
     where inviter_user_id is not null
     group by inviter_user_id
+
+),
+
+user_inputs as (
+
+    {#- What a user's row is built from besides their daily activity; stored on the
+        row, so a change touches the user. #}
+    select
+        all_users.user_id,
+        all_users.created_at,
+        all_users.activated_at,
+        all_users.plan_tier,
+        cast(coalesce(invitations.invited_signups, 0) as {{ dbt.type_int() }}) as invited_signups
+
+    from all_users
+    left join invitations
+        on all_users.user_id = invitations.inviter_user_id
+
+),
+{%- if filtered %}
+
+touched_users as (
+
+    {{ activation_touched_users(
+        window, 'user_inputs', 'last_activity_date',
+        source=ref('int_activation__user_daily_activity'), fact_at_type='date',
+        compared=[
+            ['user_created_at', 'created_at'], ['activated_at', 'activated_at'],
+            ['plan_tier', 'plan_tier'], ['invited_signups', 'invited_signups'],
+        ]
+    ) | indent(4) }}
+
+),
+{%- endif %}
+
+users as (
+
+    select * from user_inputs
+    {%- if filtered %}
+    where user_id in (select touched_users.user_id from touched_users)
+    {%- endif %}
+
+),
+
+daily_activity as (
+
+    select * from {{ ref('int_activation__user_daily_activity') }}
+    {%- if filtered %}
+    where user_id is not null and user_id in (select touched_users.user_id from touched_users)
+    {%- else %}
+    where user_id is not null
+    {%- endif %}
 
 ),
 
@@ -86,7 +173,8 @@ activity_facts as (
                 else 0
             end
         ) as has_activity_signup_d30,
-        min(case when last_conversion_at >= user_created_at then partition_date end) as first_conversion_date
+        min(case when last_conversion_at >= user_created_at then partition_date end) as first_conversion_date,
+        max(partition_date) as last_activity_date
 
     from windowed_activity
     group by user_id
@@ -98,7 +186,7 @@ final as (
     select
         users.user_id,
         cast(coalesce(activity_facts.invites_sent, 0) as {{ dbt.type_int() }}) as invites_sent,
-        cast(coalesce(invitations.invited_signups, 0) as {{ dbt.type_int() }}) as invited_signups,
+        users.invited_signups,
         {%- if conversion_event %}
         coalesce(activity_facts.has_conversion, 0) = 1 as is_converted_to_paid,
         {%- else %}
@@ -113,13 +201,39 @@ final as (
         coalesce(activity_facts.has_activity_d7, 0) = 1 as is_retained_d7,
         coalesce(activity_facts.has_activity_d30, 0) = 1 as is_retained_d30,
         coalesce(activity_facts.has_activity_signup_d30, 0) = 1 as has_activity_signup_d30,
-        activity_facts.first_conversion_date
+        activity_facts.first_conversion_date,
+        users.created_at as user_created_at,
+        users.activated_at,
+        users.plan_tier,
+        activity_facts.last_activity_date,
+        cast(null as {{ dbt.type_bigint() }}) as source_sequence,
+        cast(null as {{ dbt.type_string() }}) as config_fingerprint
 
     from users
     left join activity_facts
         on users.user_id = activity_facts.user_id
-    left join invitations
-        on users.user_id = invitations.inviter_user_id
+    {%- if filtered %}
+
+    union all
+
+    {# A touched user who is gone: a row so the delete+insert removes their stored row;
+        the post-hook removes it (activation_remove_gone_users). -#}
+    select
+        {{- activation_typed_row(columns, {'user_id': 'touched_users.user_id'}) }}
+
+    from touched_users
+    where touched_users.user_id not in (select users.user_id from users)
+    {%- endif %}
+
+    union all
+
+    {# The run marker: the daily activity's write_sequence read and the configuration. -#}
+    select
+        {{- activation_typed_row(columns, {
+            'user_id': "''",
+            'source_sequence': 'cast(' ~ window.sequence ~ ' as ' ~ dbt.type_bigint() ~ ')',
+            'config_fingerprint': activation_string_literal(config_fingerprint),
+        }) }}
 
 )
 

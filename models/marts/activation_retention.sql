@@ -13,6 +13,7 @@ users as (
 engagement as (
 
     select * from {{ ref('int_activation__user_engagement') }}
+    where user_id != ''
 
 ),
 

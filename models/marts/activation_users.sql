@@ -13,6 +13,7 @@ user_summaries as (
 user_engagement as (
 
     select * from {{ ref('int_activation__user_engagement') }}
+    where user_id != ''
 
 ),
 

@@ -43,6 +43,7 @@ user_summaries as (
 engagement as (
 
     select * from {{ ref('int_activation__user_engagement') }}
+    where user_id != ''
 
 ),
 
