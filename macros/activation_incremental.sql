@@ -534,7 +534,7 @@
     window, users_relation, fact_at_column, source=none, fact_at_type=none,
     compared=[['user_created_at', 'created_at']]
 ) -%}
-    {%- set occurrences = source if source is not none else ref('int_activation__requirement_occurrences') -%}
+    {%- set source_relation = source if source is not none else ref('int_activation__requirement_occurrences') -%}
     {%- if window.mode == 'rebuild' -%}
     select user_id
     from {{ this }}
@@ -545,13 +545,13 @@
     select user_id
     from {{ users_relation }}
     {%- else -%}
-    select occurrences.user_id
-    from {{ occurrences }} as occurrences
+    select source_rows.user_id
+    from {{ source_relation }} as source_rows
     where
-        occurrences.user_id is not null
-        and occurrences.partition_date in (
+        source_rows.user_id is not null
+        and source_rows.partition_date in (
             select changed.partition_date
-            from {{ occurrences }} as changed
+            from {{ source_relation }} as changed
             where changed.user_id is null and changed.write_sequence > {{ window.read_sequence }}
         )
     {%- if window.changed_from %}

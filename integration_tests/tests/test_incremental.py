@@ -281,11 +281,17 @@ def test_milestone_configuration_change_rebuilds_derived_models(dbt_builder, dat
     build_in_batches(dbt_builder, dataset, plan_batches(dataset.events, random.Random(7)), vars)
 
     # A new requirement on an event seen only in old dates must be applied to them too.
+    # It is a path of the first milestone and of every activation milestone: users who
+    # logged in twice long ago are activated now, at old times, with no new events (the
+    # per-user engagement facts must follow their new activation time).
     changed = copy.copy(dataset)
-    changed.requirements = [*dataset.requirements,
-                            {"milestone_id": dataset.milestones[0]["milestone_id"], "path_id": 9,
-                             "event_name": "login", "min_count": 2, "property_key": None,
-                             "property_value": None}]
+    new_path_milestones = [dataset.milestones[0]["milestone_id"]] + [
+        row["milestone_id"] for row in dataset.milestones[1:] if row.get("is_activation")]
+    assert len(new_path_milestones) > 1, "the dataset has no activation milestone"
+    changed.requirements = [*dataset.requirements, *(
+        {"milestone_id": milestone_id, "path_id": 9, "event_name": "login", "min_count": 2,
+         "property_key": None, "property_value": None}
+        for milestone_id in new_path_milestones)]
     dbt_builder.load(changed)
     dbt_builder.run_models(vars)
     incremental = dbt_builder.read_all_marts()

@@ -185,15 +185,31 @@ def users_with_early_events(dataset):
     return chosen[:4]
 
 
+def quiet_users(dataset, vars, days=7):
+    """Users with no event in the `days` before as_of or after it: they have no daily
+    activity or occurrence on any date an incremental run rewrites, so only a change of
+    their own users row (or of who names them as inviter) can find them."""
+    quiet_from = parse_timestamp(vars["activation_as_of"]) - dt.timedelta(days=days)
+    quiet = [row for row in valid_users(dataset)
+             if parse_timestamp(row["created_at"]) < quiet_from
+             and all(parse_timestamp(e["event_timestamp"]) < quiet_from for e in events_of(dataset, row["user_id"]))]
+    assert quiet, f"no user without events in the {days} days before as_of"
+    return quiet
+
+
 def change_plan_tier(dataset, vars):
-    for n, row in enumerate(most_active_users(dataset, 6)):
+    active = most_active_users(dataset, 3)
+    quiet = [row for row in quiet_users(dataset, vars) if row not in active][:3]
+    for n, row in enumerate([*active, *quiet]):
         row["plan_tier"] = "free" if row["plan_tier"] != "free" else ("pro" if n % 2 else "team")
 
 
 def change_inviter(dataset, vars):
+    """The users created last name a quiet user as their inviter: the inviter's count of
+    invited signups changes with no event of theirs to find them by."""
     users = valid_users(dataset)
     by_created = sorted(users, key=lambda row: parse_timestamp(row["created_at"]))
-    inviter = by_created[0]["user_id"]
+    inviter = next(row["user_id"] for row in quiet_users(dataset, vars) if row not in by_created[-4:])
     for row in by_created[-4:]:
         row["inviter_user_id"] = inviter if row["inviter_user_id"] != inviter else None
 

@@ -56,7 +56,7 @@ with
 
 touched_users as (
 
-    {{ activation_touched_users(window, ref('int_activation__users'), 'reached_at') | indent(4) }}
+    {{ activation_touched_users(window, ref('int_activation__users'), 'reached_at') }}
 
 ),
 {%- endif %}
@@ -96,7 +96,7 @@ gate_chains as (
 ranked_occurrences as (
 
     {#- The narrow occurrences keep every event a rank up to the largest min_count
-        can land on (see int_activation__requirement_occurrences). -#}
+        can land on (see int_activation__requirement_occurrences). #}
     select
         occurrences.user_id,
         occurrences.requirement_signature_id,

@@ -146,7 +146,7 @@ touched_users as (
 
 reaches as (
 
-    {#- The reach rows, not the bookkeeping rows. -#}
+    {#- The reach rows, not the bookkeeping rows. #}
     select * from {{ ref('int_activation__milestone_reaches') }}
     where milestone_id is not null
     {%- if filtered %}

@@ -148,7 +148,7 @@ single_event_days as (
 
     {#- Signatures that need one event: the day's first event, and on the signup day
         the first at or after signup, by an aggregate (the event_id plays no part
-        downstream when one event is enough). -#}
+        downstream when one event is enough). #}
     select
         user_id,
         requirement_signature_id,
@@ -219,7 +219,7 @@ qualifying_events as (
 
 partition_markers as (
 
-    {#- Every date this run rewrites, one row each. -#}
+    {#- Every date this run rewrites, one row each. #}
     {{ activation_derived_window_dates(window_filter) }}
 
 ),

@@ -103,7 +103,7 @@ daily as (
 
 partition_markers as (
 
-    {#- Every date this run rewrites, one row each. -#}
+    {#- Every date this run rewrites, one row each. #}
     {{ activation_derived_window_dates(window_filter) }}
 
 ),

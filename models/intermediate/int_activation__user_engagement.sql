@@ -98,7 +98,7 @@ touched_users as (
             ['user_created_at', 'created_at'], ['activated_at', 'activated_at'],
             ['plan_tier', 'plan_tier'], ['invited_signups', 'invited_signups'],
         ]
-    ) | indent(4) }}
+    ) }}
 
 ),
 {%- endif %}

@@ -47,7 +47,7 @@ raw_event_rows as (
 
 stored_event_rows as (
 
-    {#- From the outcome counts, not a second read of the classified events. -#}
+    {#- From the outcome counts, not a second read of the classified events. #}
     select
         source_relation,
         cast(sum(row_count) as {{ dbt.type_bigint() }}) as row_count
